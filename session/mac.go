@@ -1,0 +1,120 @@
+package session
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+)
+
+// MAC is a 48-bit IEEE 802 hardware address, the identity of a device.
+type MAC [6]byte
+
+// ParseMAC accepts the spellings NASes use for a client MAC:
+// "aa:bb:cc:dd:ee:ff", "AA-BB-CC-DD-EE-FF", "aabb.ccdd.eeff", "aabbccddeeff"
+// and "aabbcc-ddeeff", in any letter case, with surrounding spaces ignored.
+func ParseMAC(s string) (MAC, error) {
+	var m MAC
+	// Trim spaces without allocating.
+	for len(s) > 0 && s[0] == ' ' {
+		s = s[1:]
+	}
+	for len(s) > 0 && s[len(s)-1] == ' ' {
+		s = s[:len(s)-1]
+	}
+	if len(s) < 12 || len(s) > 17 {
+		return m, fmt.Errorf("session: parse MAC %q: wrong length", s)
+	}
+	var sep byte
+	n := 0 // nibbles read
+	lastSep := -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		v, ok := hexNibble(c)
+		if !ok {
+			if c != ':' && c != '-' && c != '.' {
+				return m, fmt.Errorf("session: parse MAC %q: bad character %q", s, c)
+			}
+			if sep == 0 {
+				sep = c
+			} else if c != sep {
+				return m, fmt.Errorf("session: parse MAC %q: mixed separators", s)
+			}
+			// A separator must follow a whole group of hex digits, never lead,
+			// trail or repeat.
+			if n == 0 || i == len(s)-1 || lastSep == i-1 || n%2 != 0 {
+				return m, fmt.Errorf("session: parse MAC %q: misplaced separator", s)
+			}
+			lastSep = i
+			continue
+		}
+		if n >= 12 {
+			return m, fmt.Errorf("session: parse MAC %q: too many digits", s)
+		}
+		if n%2 == 0 {
+			m[n/2] = v << 4
+		} else {
+			m[n/2] |= v
+		}
+		n++
+	}
+	if n != 12 {
+		return m, fmt.Errorf("session: parse MAC %q: want 12 hex digits, got %d", s, n)
+	}
+	return m, nil
+}
+
+func hexNibble(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// String returns the RFC 3580 spelling, "AA-BB-CC-DD-EE-FF".
+func (m MAC) String() string {
+	const hexDigits = "0123456789ABCDEF"
+	b := make([]byte, 0, 17)
+	for i, x := range m {
+		if i > 0 {
+			b = append(b, '-')
+		}
+		b = append(b, hexDigits[x>>4], hexDigits[x&0xf])
+	}
+	return string(b)
+}
+
+// IsZero reports whether m is the all-zero address, which no device has.
+func (m MAC) IsZero() bool { return m == MAC{} }
+
+// MACHasher turns MACs into keyed pseudonyms, so that neither Redis keys nor
+// logs hold a device's clear MAC.
+type MACHasher struct {
+	key []byte
+}
+
+// ErrShortKey is returned for a MAC hash key below 16 bytes.
+var ErrShortKey = errors.New("session: MAC hash key must be at least 16 bytes")
+
+// NewMACHasher returns a hasher keyed with key.
+func NewMACHasher(key []byte) (*MACHasher, error) {
+	if len(key) < 16 {
+		return nil, ErrShortKey
+	}
+	return &MACHasher{key: append([]byte(nil), key...)}, nil
+}
+
+// Hash returns the pseudonym of m: 16 bytes of HMAC-SHA256, base64url. The
+// same MAC always gives the same pseudonym under the same key.
+func (h *MACHasher) Hash(m MAC) string {
+	mac := hmac.New(sha256.New, h.key)
+	mac.Write(m[:])
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(sum[:0])[:16])
+}
