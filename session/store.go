@@ -304,6 +304,17 @@ func (u Usage) Total() int64 { return u.Input + u.Output }
 // device's day, so retransmits, duplicates and out-of-order interims never
 // count twice.
 func (s *Store) Account(ctx context.Context, r AcctRecord) (Usage, error) {
+	if r.MAC.IsZero() || r.SessionID == "" || r.NAS == "" {
+		return Usage{}, errors.New("session: account: MAC, session ID and NAS are required")
+	}
+	switch r.Status {
+	case AcctStart, AcctInterim, AcctStop:
+	default:
+		return Usage{}, fmt.Errorf("session: account: unknown status %q", r.Status)
+	}
+	if strings.ContainsAny(r.SessionID, "{}") {
+		return Usage{}, errors.New("session: account: session ID may not contain braces")
+	}
 	u, err := s.account(ctx, r)
 	if isNoScript(err) {
 		// The scripts were flushed (Redis restarted): load them, retry once.
@@ -318,17 +329,6 @@ func (s *Store) Account(ctx context.Context, r AcctRecord) (Usage, error) {
 }
 
 func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
-	if r.MAC.IsZero() || r.SessionID == "" || r.NAS == "" {
-		return Usage{}, errors.New("session: account: MAC, session ID and NAS are required")
-	}
-	switch r.Status {
-	case AcctStart, AcctInterim, AcctStop:
-	default:
-		return Usage{}, fmt.Errorf("session: account: unknown status %q", r.Status)
-	}
-	if strings.ContainsAny(r.SessionID, "{}") {
-		return Usage{}, errors.New("session: account: session ID may not contain braces")
-	}
 	now := s.now()
 	d := s.deviceTag(r.MAC)
 	sk := sessionKey(d, r.NAS, r.SessionID)
