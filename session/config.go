@@ -42,8 +42,9 @@ type Config struct {
 	Retention time.Duration `yaml:"retention"`
 	// TimeZone is where a day starts and ends. Default Europe/Berlin.
 	TimeZone string `yaml:"time_zone"`
-	// Policy is the limits every device gets.
-	Policy Policy `yaml:"policy"`
+	// Policy is the limits every device gets; the config file has it at the
+	// top level, beside devices.
+	Policy Policy `yaml:"-"`
 }
 
 // Defaults for the optional settings.
