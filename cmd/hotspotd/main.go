@@ -1,0 +1,217 @@
+// Command hotspotd is the hotspot daemon: captive portal, RADIUS server and
+// admin listener in one process, sharing one Redis.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"hotspot/portal"
+	"hotspot/radius"
+	"hotspot/session"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv)) }
+
+// shutdownTimeout bounds each server's drain after a signal.
+const shutdownTimeout = 10 * time.Second
+
+func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("hotspotd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "/etc/hotspot/hotspot.yaml", "config file")
+	checkOnly := fs.Bool("check-config", false, "check the config file, print every problem, and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := loadConfig(*configPath, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "hotspotd: %s: invalid config:\n%v\n", *configPath, err)
+		return 1
+	}
+	if *checkOnly {
+		for _, w := range cfg.warnings() {
+			fmt.Fprintf(stdout, "warning: %s\n", w)
+		}
+		fmt.Fprintf(stdout, "%s: config OK\n", *configPath)
+		return 0
+	}
+	logger := newLogger(cfg.Log, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, logger); err != nil {
+		logger.Error("hotspotd stopped", "err", err)
+		return 1
+	}
+	logger.Info("hotspotd stopped")
+	return 0
+}
+
+// serve wires the servers and runs them until ctx ends. It is the only
+// place that wires.
+func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
+	for _, w := range cfg.warnings() {
+		logger.Warn(w)
+	}
+	rdb, closeRedis, err := openRedis(cfg.Redis, logger)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
+	store, err := session.NewStore(rdb, cfg.Devices, nil)
+	if err != nil {
+		return err
+	}
+	// Redis may come up after us; the store loads its scripts on first use.
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if err := store.Preload(pctx); err != nil {
+		logger.Warn("redis not reachable at start; RADIUS requests get no reply until it is", "err", err)
+	}
+	cancel()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	nases, err := session.NewNASTable(cfg.NAS)
+	if err != nil {
+		return err
+	}
+	rs, err := radius.New(cfg.RADIUS, nases, store, logger, reg)
+	if err != nil {
+		return err
+	}
+	ps, err := portal.New(cfg.Portal, nases, store, logger, reg)
+	if err != nil {
+		return err
+	}
+	admin, err := portal.NewAdmin(cfg.Admin, store, reg, logger)
+	if err != nil {
+		return err
+	}
+
+	// Bind everything before serving anything, so a taken port fails fast.
+	authConn, acctConn, err := rs.Listen()
+	if err != nil {
+		return err
+	}
+	portalLn, err := net.Listen("tcp", orDefault(cfg.Portal.Listen, ":8080"))
+	if err != nil {
+		authConn.Close()
+		acctConn.Close()
+		return fmt.Errorf("portal: listen: %w", err)
+	}
+	adminLn, err := net.Listen("tcp", orDefault(cfg.Admin.Listen, "127.0.0.1:8081"))
+	if err != nil {
+		authConn.Close()
+		acctConn.Close()
+		portalLn.Close()
+		return fmt.Errorf("admin: listen: %w", err)
+	}
+	logger.Info("hotspotd serving",
+		"portal", portalLn.Addr().String(), "admin", adminLn.Addr().String(),
+		"radius_auth", authConn.LocalAddr().String(), "radius_acct", acctConn.LocalAddr().String())
+
+	// Shutdown order: HTTP first (no new grants), then RADIUS (in-flight
+	// accounting is stored), then Redis (deferred above).
+	g, gctx := errgroup.WithContext(ctx)
+	var httpWG sync.WaitGroup
+	for _, h := range []struct {
+		name string
+		ln   net.Listener
+		h    http.Handler
+	}{{"portal", portalLn, ps.Handler()}, {"admin", adminLn, admin.Handler()}} {
+		httpWG.Add(1)
+		g.Go(func() error {
+			defer httpWG.Done()
+			return serveHTTP(gctx, h.name, h.ln, h.h, logger)
+		})
+	}
+	rctx, rcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer rcancel()
+	g.Go(func() error { return rs.Serve(rctx, authConn, acctConn) })
+	g.Go(func() error {
+		<-gctx.Done()
+		httpWG.Wait()
+		rcancel()
+		return nil
+	})
+	return g.Wait()
+}
+
+func serveHTTP(ctx context.Context, name string, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.With("server", name).Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("%s: %w", name, err)
+	case <-ctx.Done():
+	}
+	// A fresh deadline: ctx is already cancelled.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("%s: shutdown: %w", name, err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// openRedis connects to the configured Redis, or starts the embedded store.
+func openRedis(cfg RedisConfig, logger *slog.Logger) (redis.UniversalClient, func(), error) {
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = time.Second
+	}
+	pool := cfg.PoolSize
+	if pool == 0 {
+		pool = 10 * runtime.GOMAXPROCS(0)
+	}
+	if cfg.URL == "" {
+		m := miniredis.NewMiniRedis()
+		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, nil, fmt.Errorf("embedded store: %w", err)
+		}
+		logger.Warn("EMBEDDED STORE: no Redis configured; state lives in this process only and is lost on restart", "addr", m.Addr())
+		rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), PoolSize: pool, ReadTimeout: timeout, WriteTimeout: timeout})
+		return rdb, func() { rdb.Close(); m.Close() }, nil
+	}
+	opts, err := session.RedisOptions(cfg.URL)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.PoolSize = pool
+	opts.ReadTimeout, opts.WriteTimeout = timeout, timeout
+	opts.DialTimeout = timeout
+	rdb := redis.NewUniversalClient(opts)
+	logger.Info("redis", "url", session.RedactURL(cfg.URL))
+	return rdb, func() { rdb.Close() }, nil
+}

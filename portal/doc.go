@@ -1,0 +1,24 @@
+// Package portal is the captive portal: the web pages a phone's browser is
+// sent to by the access controller (the NAS) before it may use the network.
+//
+// The flow for CoovaChilli, the reference controller:
+//
+//  1. The NAS redirects the browser to GET / with its parameters (res,
+//     uamip, uamport, challenge, mac, nasid, userurl, …) and md, an MD5 over
+//     the redirect URL and the NAS's uamsecret. The portal finds the NAS,
+//     checks md, so that nobody but the NAS can choose the MAC or the
+//     challenge, and renders the terms of use with an accept form.
+//  2. POST /accept carries the parameters back with an HMAC token the
+//     portal made in step 1. The portal stores a grant through Store and
+//     answers 303 to http://uamip:uamport/logon with the grant's username
+//     and a CHAP response (or an obscured PAP password).
+//  3. The NAS logs the device in through the RADIUS server, which checks the
+//     grant, and redirects the browser to GET /?res=success.
+//
+// Pages are server-rendered from package assets, localized (German by
+// default, English, and whatever catalogs assets ships), and need neither
+// JavaScript nor cookies. Every response carries a strict
+// Content-Security-Policy.
+//
+// The portal never imports radius; both meet in session.
+package portal

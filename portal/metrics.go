@@ -1,0 +1,68 @@
+package portal
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Page names, the values of the views counter's page label.
+const (
+	pageInfo        = "info"
+	pageTerms       = "terms"
+	pageSuccess     = "success"
+	pageAlready     = "already"
+	pageBadRequest  = "bad_request"
+	pageForbidden   = "forbidden"
+	pageNotFound    = "not_found"
+	pageTooMany     = "too_many_requests"
+	pageUnavailable = "unavailable"
+	pageInternal    = "internal_error"
+)
+
+var allPages = []string{pageInfo, pageTerms, pageSuccess, pageAlready, pageBadRequest,
+	pageForbidden, pageNotFound, pageTooMany, pageUnavailable, pageInternal}
+
+type metrics struct {
+	views       *prometheus.CounterVec
+	acceptances prometheus.Counter
+	storeErrors prometheus.Counter
+}
+
+// newMetrics creates the portal's metrics and registers them with reg,
+// unless reg is nil.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		views: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotspot_portal_views_total",
+			Help: "Pages the captive portal rendered, by page.",
+		}, []string{"page"}),
+		acceptances: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotspot_portal_acceptances_total",
+			Help: "Accepted terms of use that stored a grant and sent the browser to the NAS.",
+		}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotspot_portal_store_errors_total",
+			Help: "Grants the captive portal failed to store.",
+		}),
+	}
+	// Every page shows up at zero, so a rate over a missing series is never
+	// mistaken for "no errors".
+	for _, p := range allPages {
+		m.views.WithLabelValues(p)
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var errs []error
+	for _, c := range []prometheus.Collector{m.views, m.acceptances, m.storeErrors} {
+		if err := reg.Register(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("portal: register metrics: %w", err)
+	}
+	return m, nil
+}

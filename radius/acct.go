@@ -1,0 +1,184 @@
+package radius
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc2869"
+
+	"hotspot/session"
+)
+
+// handleAccounting answers an Accounting-Request; b is the packet as
+// received, req the same parsed. The Accounting-Response says "stored"
+// (RFC 2866 §2), so it is sent only after the store succeeded; a store
+// failure gets no reply and the NAS sends the record again.
+func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.AddrPort, b []byte, req *radius.Packet) []byte {
+	start := time.Now()
+	// Unlike an Access-Request's, this authenticator is a keyed digest of
+	// the packet: it proves the sender knows the secret.
+	if !radius.IsAuthenticRequest(b, ns.secret) {
+		s.drop(ctx, dropBadAuthenticator, src, ns)
+		return nil
+	}
+	if present, ok := verifyMessageAuthenticator(b, ns.secret); present && !ok {
+		s.drop(ctx, dropBadMessageAuthenticator, src, ns)
+		return nil
+	}
+
+	var (
+		result acctResult
+		mac    session.MAC
+		attrs  []slog.Attr
+	)
+	status, _ := rfc2866.AcctStatusType_Lookup(req)
+	switch status {
+	case rfc2866.AcctStatusType_Value_Start, rfc2866.AcctStatusType_Value_InterimUpdate, rfc2866.AcctStatusType_Value_Stop:
+		rec, unattributed, ok := parseAcctRecord(req, ns.nas.Name, status)
+		result, mac = acctResultOf(status), rec.MAC
+		attrs = append(attrs, slog.String("session_id", rec.SessionID))
+		if !ok {
+			// Answered although not stored: the record can never be
+			// attributed to a device, so without an answer the NAS would
+			// send it again and again, and its queue would hold up the
+			// records that matter. The counter shows how much is lost.
+			ns.m.unattributed[unattributed].Inc()
+			level := slog.LevelDebug
+			if ok, suppressed := s.warnUnattributed.allow(); ok {
+				level = slog.LevelWarn
+				attrs = append(attrs, slog.Int64("suppressed", suppressed))
+			}
+			s.logRequest(ctx, level, "accounting record not attributable, answered but not stored", ns, src, mac, 0, time.Since(start),
+				append(attrs, slog.String("reason", unattributedNames[unattributed]))...)
+			break
+		}
+		sctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
+		usage, err := s.store.Account(sctx, rec)
+		cancel()
+		if err != nil {
+			s.storeUnavailable(ctx, ns, src, mac, time.Since(start), err)
+			return nil
+		}
+		// The day's total is what quota enforcement (CoA) will act on.
+		attrs = append(attrs, slog.Int64("day_total", usage.Total()))
+	case rfc2866.AcctStatusType_Value_AccountingOn, rfc2866.AcctStatusType_Value_AccountingOff:
+		// The NAS (re)started or is going down: none of its sessions
+		// survive, and it will not send their Stops.
+		result = acctResultOf(status)
+		sctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
+		closed, err := s.store.CloseNAS(sctx, ns.nas.Name)
+		cancel()
+		if err != nil {
+			s.storeUnavailable(ctx, ns, src, mac, time.Since(start), err)
+			return nil
+		}
+		s.logger.LogAttrs(ctx, slog.LevelInfo, "NAS restarted, its sessions closed",
+			slog.String("nas", ns.nas.Name), slog.String("nas_ip", src.Addr().String()),
+			slog.String("status", status.String()), slog.Int("closed", closed))
+	default:
+		// Failed, tunnel records, vendor types: nothing we keep, but the
+		// NAS wants its answer like for any other.
+		result = acctOther
+	}
+
+	reply, err := s.encode(req, radius.CodeAccountingResponse, nil)
+	if err != nil {
+		s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
+		return nil
+	}
+	ns.m.acct[result].Inc()
+	dur := time.Since(start)
+	s.m.accountingDur.Observe(dur.Seconds())
+	s.logRequest(ctx, slog.LevelDebug, "accounting answered", ns, src, mac, radius.CodeAccountingResponse, dur,
+		append(attrs, slog.String("status", acctResultNames[result]))...)
+	return reply
+}
+
+func acctResultOf(st rfc2866.AcctStatusType) acctResult {
+	switch st {
+	case rfc2866.AcctStatusType_Value_Start:
+		return acctStart
+	case rfc2866.AcctStatusType_Value_InterimUpdate:
+		return acctInterim
+	case rfc2866.AcctStatusType_Value_Stop:
+		return acctStop
+	case rfc2866.AcctStatusType_Value_AccountingOn:
+		return acctOn
+	case rfc2866.AcctStatusType_Value_AccountingOff:
+		return acctOff
+	}
+	return acctOther
+}
+
+// parseAcctRecord turns a Start, Interim-Update or Stop into a record for
+// the store. ok is false, with the reason, when the record names no device
+// or no session and so cannot be stored.
+func parseAcctRecord(req *radius.Packet, nas string, status rfc2866.AcctStatusType) (rec session.AcctRecord, why unattributedReason, ok bool) {
+	rec.NAS = nas
+	switch status {
+	case rfc2866.AcctStatusType_Value_Start:
+		rec.Status = session.AcctStart
+	case rfc2866.AcctStatusType_Value_Stop:
+		rec.Status = session.AcctStop
+	default:
+		rec.Status = session.AcctInterim
+	}
+	rec.SessionID = string(req.Get(rfc2866.AcctSessionID_Type))
+	rec.Username = string(req.Get(rfc2865.UserName_Type))
+	rec.AP, rec.SSID = splitCalledStation(string(req.Get(rfc2865.CalledStationID_Type)))
+	if ip := req.Get(rfc2865.FramedIPAddress_Type); len(ip) == 4 {
+		rec.IP = netip.AddrFrom4([4]byte(ip)).String()
+	}
+	// Malformed counters count as 0: the ledger only ever adds increases,
+	// so a 0 can never take anything away.
+	rec.InputOctets = counter(req, rfc2866.AcctInputOctets_Type, rfc2869.AcctInputGigawords_Type)
+	rec.OutputOctets = counter(req, rfc2866.AcctOutputOctets_Type, rfc2869.AcctOutputGigawords_Type)
+	rec.SessionTime, _ = radius.Integer(req.Get(rfc2866.AcctSessionTime_Type))
+
+	mac, err := session.ParseMAC(string(req.Get(rfc2865.CallingStationID_Type)))
+	switch {
+	case err != nil || mac.IsZero():
+		return rec, unattributedNoMAC, false
+	case rec.SessionID == "":
+		rec.MAC = mac
+		return rec, unattributedNoSessionID, false
+	}
+	rec.MAC = mac
+	return rec, 0, true
+}
+
+// counter returns a 64-bit session counter from its octets attribute and
+// its Gigawords attribute (RFC 2869 §5.1), which counts the 2^32 wraps.
+func counter(req *radius.Packet, octets, gigawords radius.Type) uint64 {
+	lo, _ := radius.Integer(req.Get(octets))
+	hi, _ := radius.Integer(req.Get(gigawords))
+	return uint64(hi)<<32 | uint64(lo)
+}
+
+// splitCalledStation splits a Called-Station-Id into the access point and
+// the SSID. RFC 3580 §3.20 and CoovaChilli write "AA-BB-CC-DD-EE-FF:SSID";
+// a MAC spelled with colons has its own, so the split is after a leading
+// MAC, not at the first colon. The AP MAC is returned in the canonical
+// spelling so that one AP is one name whatever NAS reports it. Anything
+// else (MikroTik sends its hotspot server name) is the AP as it is.
+func splitCalledStation(s string) (ap, ssid string) {
+	// The MAC spellings by length: with separators every two digits,
+	// Cisco's dotted form, bare hex.
+	for _, n := range []int{17, 14, 12} {
+		if len(s) < n || (len(s) > n && s[n] != ':') {
+			continue
+		}
+		if m, err := session.ParseMAC(s[:n]); err == nil {
+			if len(s) == n {
+				return m.String(), ""
+			}
+			return m.String(), s[n+1:]
+		}
+	}
+	return s, ""
+}

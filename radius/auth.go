@@ -1,0 +1,264 @@
+package radius
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/subtle"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+
+	"hotspot/session"
+)
+
+const proxyStateType = rfc2865.ProxyState_Type
+
+// Reply-Messages of the rejects decided here rather than by the store.
+const (
+	msgNoCallingStation = "missing or invalid Calling-Station-Id"
+	msgNoUserName       = "missing User-Name"
+	msgNoPassword       = "neither User-Password nor CHAP-Password"
+	msgTwoPasswords     = "both User-Password and CHAP-Password"
+	msgBadPassword      = "invalid User-Password"
+	msgBadCHAP          = "invalid CHAP-Password"
+	msgMACAuthPassword  = "MAC authentication password is not the MAC"
+)
+
+// handleAccess answers an Access-Request; b is the packet as received,
+// req the same parsed. It returns nil when the request must get no reply.
+func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrPort, b []byte, req *radius.Packet) []byte {
+	start := time.Now()
+	switch present, ok := verifyMessageAuthenticator(b, ns.secret); {
+	case present && !ok:
+		// Also what a wrong shared secret looks like.
+		s.drop(ctx, dropBadMessageAuthenticator, src, ns)
+		return nil
+	case !present && ns.nas.RequiresMessageAuthenticator():
+		s.drop(ctx, dropNoMessageAuthenticator, src, ns)
+		return nil
+	}
+
+	ar, reject := parseAccessRequest(req, ns.nas.Name)
+	if reject == "" {
+		sctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
+		d, err := s.store.Authorize(sctx, ar)
+		cancel()
+		if err != nil {
+			// No reply: the NAS retries, then fails over to another
+			// RADIUS server, which beats a reject the device cannot
+			// recover from.
+			s.storeUnavailable(ctx, ns, src, ar.MAC, time.Since(start), err)
+			return nil
+		}
+		if !d.Accepted() {
+			reject = string(d.Reason)
+		} else {
+			return s.accept(ctx, ns, src, req, ar, d, start)
+		}
+	}
+
+	reply, err := s.encode(req, radius.CodeAccessReject, radius.Attributes{
+		{Type: rfc2865.ReplyMessage_Type, Attribute: radius.Attribute(reject)},
+	})
+	if err != nil {
+		s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
+		return nil
+	}
+	ns.m.reject.Inc()
+	dur := time.Since(start)
+	s.m.accessDur.Observe(dur.Seconds())
+	s.logRequest(ctx, slog.LevelInfo, "access rejected", ns, src, ar.MAC, radius.CodeAccessReject, dur,
+		slog.String("reason", reject), slog.Bool("mac_auth", ar.MACAuth))
+	return reply
+}
+
+func (s *Server) accept(ctx context.Context, ns *nasState, src netip.AddrPort, req *radius.Packet, ar session.AuthRequest, d session.Decision, start time.Time) []byte {
+	attrs, err := renderAccept(ns.nas.Kind, d)
+	if err == nil {
+		var reply []byte
+		if reply, err = s.encode(req, radius.CodeAccessAccept, attrs); err == nil {
+			ns.m.accept.Inc()
+			dur := time.Since(start)
+			s.m.accessDur.Observe(dur.Seconds())
+			s.logRequest(ctx, slog.LevelDebug, "access accepted", ns, src, ar.MAC, radius.CodeAccessAccept, dur,
+				slog.Bool("mac_auth", ar.MACAuth), slog.Int64("remaining", d.Remaining))
+			return reply
+		}
+	}
+	s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
+	return nil
+}
+
+// storeUnavailable counts and logs a request left unanswered because the
+// store failed; the warning is rate-limited, the counter is not.
+func (s *Server) storeUnavailable(ctx context.Context, ns *nasState, src netip.AddrPort, mac session.MAC, dur time.Duration, err error) {
+	s.m.drops[dropStoreUnavailable].Inc()
+	level := slog.LevelDebug
+	var extra []slog.Attr
+	if ok, suppressed := s.warnStore.allow(); ok {
+		level = slog.LevelWarn
+		extra = append(extra, slog.Int64("suppressed", suppressed))
+	}
+	s.logRequest(ctx, level, "store unavailable, request left unanswered", ns, src, mac, 0, dur,
+		append(extra, slog.String("err", err.Error()))...)
+}
+
+// logRequest logs the outcome of a request with the house keys. The
+// pseudonym is computed only if the line is written, and the clear MAC goes
+// only into debug lines.
+func (s *Server) logRequest(ctx context.Context, level slog.Level, msg string, ns *nasState, src netip.AddrPort, mac session.MAC, code radius.Code, dur time.Duration, attrs ...slog.Attr) {
+	if !s.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs = append(attrs,
+		slog.String("nas", ns.nas.Name),
+		slog.String("nas_ip", src.Addr().String()),
+		slog.Duration("dur", dur))
+	if code != 0 {
+		attrs = append(attrs, slog.String("code", code.String()))
+	}
+	if !mac.IsZero() {
+		attrs = append(attrs, slog.String("mac_hash", s.store.MACHash(mac)))
+		if level <= slog.LevelDebug {
+			attrs = append(attrs, slog.String("mac", mac.String()))
+		}
+	}
+	s.logger.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// parseAccessRequest turns an authentic Access-Request into what the store
+// decides on. A non-empty reject is the Reply-Message of a request that is
+// refused without asking the store.
+func parseAccessRequest(req *radius.Packet, nas string) (ar session.AuthRequest, reject string) {
+	ar.NAS = nas
+	mac, err := session.ParseMAC(string(req.Get(rfc2865.CallingStationID_Type)))
+	if err != nil || mac.IsZero() {
+		return ar, msgNoCallingStation
+	}
+	ar.MAC = mac
+	user := string(req.Get(rfc2865.UserName_Type))
+	pap, hasPAP := req.Lookup(rfc2865.UserPassword_Type)
+	chap, hasCHAP := req.Lookup(rfc2865.CHAPPassword_Type)
+	if hasPAP && hasCHAP {
+		return ar, msgTwoPasswords
+	}
+
+	// MAC authentication: the NAS asks whether a device it sees is
+	// remembered, with the MAC as User-Name (in its own spelling).
+	if um, err := session.ParseMAC(user); err == nil && um == mac {
+		ar.MACAuth = true
+		// NASes put nothing, nothing much or the MAC again into the
+		// password; anything else means the request is not what it
+		// claims to be.
+		switch {
+		case hasPAP:
+			pw, err := radius.UserPassword(pap, req.Secret, req.Authenticator[:])
+			if err != nil {
+				return ar, msgBadPassword
+			}
+			if len(pw) > 0 {
+				if pm, err := session.ParseMAC(string(pw)); err != nil || pm != mac {
+					return ar, msgMACAuthPassword
+				}
+			}
+		case hasCHAP:
+			c, ok := parseCHAP(req, chap)
+			if !ok {
+				return ar, msgBadCHAP
+			}
+			if !c.Match("") && !matchesAnySpelling(c, mac) {
+				return ar, msgMACAuthPassword
+			}
+		}
+		return ar, ""
+	}
+
+	if user == "" {
+		return ar, msgNoUserName
+	}
+	ar.Username = user
+	switch {
+	case hasPAP:
+		pw, err := radius.UserPassword(pap, req.Secret, req.Authenticator[:])
+		if err != nil {
+			return ar, msgBadPassword
+		}
+		ar.Credentials = papPassword(pw)
+	case hasCHAP:
+		c, ok := parseCHAP(req, chap)
+		if !ok {
+			return ar, msgBadCHAP
+		}
+		ar.Credentials = c
+	default:
+		return ar, msgNoPassword
+	}
+	return ar, ""
+}
+
+// papPassword is the cleartext of a User-Password. radius.UserPassword has
+// already cut the NUL padding of RFC 2865 §5.2.
+type papPassword []byte
+
+// Match reports whether p is password, in constant time.
+func (p papPassword) Match(password string) bool {
+	return subtle.ConstantTimeCompare(p, []byte(password)) == 1
+}
+
+// chapResponse is a CHAP-Password (RFC 2865 §5.3) with the challenge it
+// answers.
+type chapResponse struct {
+	ident     byte
+	response  [md5.Size]byte
+	challenge []byte
+}
+
+// parseCHAP reads the CHAP-Password value a and its challenge: the
+// CHAP-Challenge attribute if there is one, else the Request Authenticator
+// (RFC 2865 §2.2), which is what CoovaChilli sends when its challenge is 16
+// octets long.
+func parseCHAP(req *radius.Packet, a radius.Attribute) (*chapResponse, bool) {
+	if len(a) != 1+md5.Size {
+		return nil, false
+	}
+	c := &chapResponse{ident: a[0]}
+	copy(c.response[:], a[1:])
+	if ch, ok := req.Lookup(rfc2865.CHAPChallenge_Type); ok && len(ch) > 0 {
+		c.challenge = ch
+	} else {
+		c.challenge = req.Authenticator[:]
+	}
+	return c, true
+}
+
+// Match reports whether the response is MD5(ident ‖ password ‖ challenge),
+// in constant time.
+func (c *chapResponse) Match(password string) bool {
+	h := md5.New()
+	h.Write([]byte{c.ident})
+	io.WriteString(h, password)
+	h.Write(c.challenge)
+	var sum [md5.Size]byte
+	h.Sum(sum[:0])
+	return subtle.ConstantTimeCompare(sum[:], c.response[:]) == 1
+}
+
+// matchesAnySpelling reports whether c is the CHAP response for mac written
+// in one of the ways NASes write it as a MAC-authentication password. Unlike
+// PAP, CHAP hides the spelling, so each is tried.
+func matchesAnySpelling(c *chapResponse, mac session.MAC) bool {
+	canon := mac.String() // AA-BB-CC-DD-EE-FF
+	bare := strings.ReplaceAll(canon, "-", "")
+	dotted := bare[0:4] + "." + bare[4:8] + "." + bare[8:12]
+	for _, s := range []string{canon, strings.ReplaceAll(canon, "-", ":"), bare, dotted} {
+		if c.Match(s) || c.Match(strings.ToLower(s)) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,14 @@
+// Package session is the domain of hotspot: devices (by MAC), the NASes
+// that may talk to us, the policy that limits a device, the grants the
+// portal hands out, the sessions the NASes account for, and the per-device
+// daily usage ledger, all kept in Redis.
+//
+// The RADIUS server (package radius) and the captive portal (package
+// portal) never import each other; they meet here. This package owns the
+// Redis client's use: every key of one device carries the hash tag
+// {d:<pseudonym>}, where the pseudonym is a keyed hash of the MAC, so that
+// one Lua script per RADIUS request touches one hash slot (one round trip,
+// also on Redis Cluster), and no key names a clear MAC. Every key has a
+// TTL. Store methods return errors wrapping ErrUnavailable when Redis
+// cannot be reached, so callers can tell an outage from a decision.
+package session
