@@ -39,7 +39,7 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 	status, _ := rfc2866.AcctStatusType_Lookup(req)
 	switch status {
 	case rfc2866.AcctStatusType_Value_Start, rfc2866.AcctStatusType_Value_InterimUpdate, rfc2866.AcctStatusType_Value_Stop:
-		rec, unattributed, ok := parseAcctRecord(req, ns.nas.Name, status)
+		rec, unattributed, ok := parseAcctRecord(req, ns.nas.Name, src.Addr(), status)
 		result, mac = acctResultOf(status), rec.MAC
 		attrs = append(attrs, slog.String("session_id", rec.SessionID))
 		if !ok {
@@ -118,8 +118,9 @@ func acctResultOf(st rfc2866.AcctStatusType) acctResult {
 // parseAcctRecord turns a Start, Interim-Update or Stop into a record for
 // the store. ok is false, with the reason, when the record names no device
 // or no session and so cannot be stored.
-func parseAcctRecord(req *radius.Packet, nas string, status rfc2866.AcctStatusType) (rec session.AcctRecord, why unattributedReason, ok bool) {
+func parseAcctRecord(req *radius.Packet, nas string, nasIP netip.Addr, status rfc2866.AcctStatusType) (rec session.AcctRecord, why unattributedReason, ok bool) {
 	rec.NAS = nas
+	rec.NASIP = nasIP.Unmap().String()
 	switch status {
 	case rfc2866.AcctStatusType_Value_Start:
 		rec.Status = session.AcctStart

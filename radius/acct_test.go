@@ -43,7 +43,7 @@ func TestAccountingRecords(t *testing.T) {
 			}
 			want := session.AcctRecord{
 				Status: tt.want, NAS: "chilli-1", SessionID: "5f3e0a0b00000001", MAC: macA,
-				Username: "hs-user", AP: "00-11-22-33-44-55", SSID: "Leipzig Free WiFi", IP: "10.1.0.23",
+				Username: "hs-user", AP: "00-11-22-33-44-55", SSID: "Leipzig Free WiFi", IP: "10.1.0.23", NASIP: "127.0.0.1",
 				InputOctets: tt.in, OutputOctets: tt.out, SessionTime: 321,
 			}
 			if got := acct[len(acct)-1]; got != want {

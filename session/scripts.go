@@ -21,7 +21,7 @@ return {pw, nas, terms, u[1] or '0', u[2] or '0'}
 // acctScript applies an accounting record.
 // KEYS: session, today's usage, the device's open-session set.
 // ARGV: status, input, output, now, live TTL, retention TTL, nas, session id,
-// mac, ap, ssid, ip, user, session time.
+// mac, ap, ssid, ip, user, session time, nas ip.
 // Returns: today's input and output.
 const acctScript = `
 local cur = redis.call('HMGET', KEYS[1], 'in', 'out', 'state')
@@ -35,7 +35,8 @@ if not cur[3] then
   redis.call('HSET', KEYS[1], 'started', now, 'nas', ARGV[7], 'sid', ARGV[8])
 end
 redis.call('HSET', KEYS[1], 'in', oin, 'out', oout, 'updated', now,
-  'ap', ARGV[10], 'ssid', ARGV[11], 'ip', ARGV[12], 'user', ARGV[13], 'time', ARGV[14])
+  'ap', ARGV[10], 'ssid', ARGV[11], 'ip', ARGV[12], 'user', ARGV[13], 'time', ARGV[14],
+  'nasip', ARGV[15])
 if ARGV[1] == 'stop' or cur[3] == 'closed' then
   -- A closed session keeps its counters for the retention period but no
   -- longer the clear MAC; a late interim never reopens it.

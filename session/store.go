@@ -94,6 +94,21 @@ func openKey(d string) string                    { return d + ":open" }
 func sessionKey(d, nas, sessionID string) string { return d + ":s:" + nas + ":" + sessionID }
 func nasOpenKey(nas string) string               { return "nas:{" + nas + "}:open" }
 
+// Index keys of the admin views (sorted sets of session keys by last
+// update). Each is its own slot; they are never the source of truth.
+const allSessionsKey = "idx:{sessions}"
+
+func nasSessionsKey(nas string) string { return "idx:{nas:" + nas + "}" }
+func apSessionsKey(ap string) string   { return "idx:{ap:" + ap + "}" }
+
+func (s *Store) sessionIndexes(nas, ap string) []string {
+	idx := []string{allSessionsKey, nasSessionsKey(nas)}
+	if ap != "" {
+		idx = append(idx, apSessionsKey(ap))
+	}
+	return idx
+}
+
 // window returns the name of the day that t falls in, in the store's zone.
 func (s *Store) window(t time.Time) string { return t.In(s.loc).Format("20060102") }
 
@@ -281,6 +296,9 @@ type AcctRecord struct {
 	AP        string // Called-Station-Id
 	SSID      string
 	IP        string // Framed-IP-Address
+	// NASIP is the address the NAS's packets come from; CoA and
+	// Disconnect-Requests go there.
+	NASIP string
 	// InputOctets and OutputOctets are the session's cumulative totals,
 	// Gigawords already folded in. Input is from the NAS's view: what the
 	// device sent.
@@ -338,7 +356,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 		res = s.acct.EvalSha(ctx, p, []string{sk, useKey(d, s.window(now)), openKey(d)},
 			string(r.Status), r.InputOctets, r.OutputOctets, now.Unix(),
 			int64(live/time.Second), int64((s.cfg.Retention+24*time.Hour)/time.Second),
-			r.NAS, r.SessionID, r.MAC.String(), r.AP, r.SSID, r.IP, r.Username, r.SessionTime)
+			r.NAS, r.SessionID, r.MAC.String(), r.AP, r.SSID, r.IP, r.Username, r.SessionTime, r.NASIP)
 		// The per-NAS index lets Accounting-On/Off find the NAS's sessions.
 		// It is an index, not the truth: best effort, in the same round trip.
 		if r.Status == AcctStop {
@@ -346,6 +364,16 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 		} else {
 			p.ZAdd(ctx, nasOpenKey(r.NAS), redis.Z{Score: float64(now.Unix()), Member: sk})
 			p.Expire(ctx, nasOpenKey(r.NAS), s.cfg.Retention)
+		}
+		// Admin views: every session by last update, overall, per NAS and
+		// per AP. Members whose session key expired are skipped on read and
+		// trimmed by score here.
+		z := redis.Z{Score: float64(now.Unix()), Member: sk}
+		oldest := strconv.FormatInt(now.Add(-s.cfg.Retention).Unix(), 10)
+		for _, idx := range s.sessionIndexes(r.NAS, r.AP) {
+			p.ZAdd(ctx, idx, z)
+			p.ZRemRangeByScore(ctx, idx, "-inf", "("+oldest)
+			p.Expire(ctx, idx, s.cfg.Retention)
 		}
 		return nil
 	})
