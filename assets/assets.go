@@ -5,7 +5,7 @@ import (
 	"io/fs"
 )
 
-//go:embed templates/*.html static/* i18n/*.json
+//go:embed templates/*.html static/* i18n/*.json terms/*
 var files embed.FS
 
 // FS returns the embedded files, rooted so that paths read

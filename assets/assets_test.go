@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -51,9 +53,17 @@ func checkCatalogs(fsys fs.FS) []error {
 	sort.Strings(codes)
 	for _, code := range codes {
 		cat := cats[code]
-		for k := range ref {
+		for k, want := range ref {
 			if strings.TrimSpace(cat[k]) == "" {
 				errs = append(errs, fmt.Errorf("catalog %s: key %q is missing or empty", code, k))
+				continue
+			}
+			// Plural lists ("one: … | other: …") differ by language; the
+			// portal checks their forms. Everything else keeps its {names}.
+			if !strings.HasPrefix(k, "unit.") || !strings.Contains(want, "other:") {
+				if g, w := placeholders(cat[k]), placeholders(want); g != w {
+					errs = append(errs, fmt.Errorf("catalog %s: key %q has placeholders %s, want %s", code, k, g, w))
+				}
 			}
 		}
 		for k := range cat {
@@ -66,6 +76,15 @@ func checkCatalogs(fsys fs.FS) []error {
 		}
 	}
 	return errs
+}
+
+var placeholderRE = regexp.MustCompile(`\{[a-zA-Z]+\}`)
+
+// placeholders lists the distinct {names} of a message, sorted.
+func placeholders(s string) string {
+	ps := placeholderRE.FindAllString(s, -1)
+	sort.Strings(ps)
+	return fmt.Sprint(slices.Compact(ps))
 }
 
 func TestCatalogs(t *testing.T) {
@@ -87,6 +106,7 @@ func TestCheckCatalogs(t *testing.T) {
 		{"empty value", map[string]string{"de": good, "en": `{"lang.name":"X","lang.dir":"ltr","a":" "}`}, 1},
 		{"extra key", map[string]string{"de": good, "en": `{"lang.name":"X","lang.dir":"ltr","a":"1","b":"2"}`}, 1},
 		{"bad dir", map[string]string{"de": good, "en": `{"lang.name":"X","lang.dir":"up","a":"1"}`}, 1},
+		{"lost placeholder", map[string]string{"de": `{"lang.name":"X","lang.dir":"ltr","a":"{n} x"}`, "en": good}, 1},
 		{"not strings", map[string]string{"de": good, "en": `{"a":1}`, "fr": good}, 1},
 		{"no reference", map[string]string{"en": good, "fr": good}, 1},
 		{"one language", map[string]string{"de": good}, 1},

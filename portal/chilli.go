@@ -151,6 +151,7 @@ type redirect struct {
 	uamport   uint16
 	challenge []byte // 16 bytes, or nil when absent
 	userURL   string // a validated http(s) URL, or ""
+	ssid      string // the network's name, which may choose the policy
 }
 
 // The res values CoovaChilli sends that have their own page; anything else
@@ -165,7 +166,10 @@ var errMalformed = errors.New("portal: malformed redirect parameters")
 
 // singleParams are the parameters we act on; each may appear at most once,
 // so no two parsers can disagree about which one counts.
-var singleParams = []string{"res", "uamip", "uamport", "challenge", "mac", "userurl", "nasid"}
+var singleParams = []string{"res", "uamip", "uamport", "challenge", "mac", "userurl", "nasid", "ssid"}
+
+// maxSSID is the longest SSID, in bytes (IEEE 802.11).
+const maxSSID = 32
 
 // parseRedirect validates the parameters of a signed redirect. The terms
 // page needs mac and challenge; the status pages only uamip and uamport.
@@ -204,6 +208,9 @@ func parseRedirect(q url.Values) (redirect, error) {
 	}
 	if u := q.Get("userurl"); isWebURL(u) {
 		r.userURL = u
+	}
+	if r.ssid = q.Get("ssid"); len(r.ssid) > maxSSID {
+		return r, errMalformed
 	}
 	if r.res != resSuccess && r.res != resAlready && (!r.hasMAC || r.challenge == nil) {
 		return r, errMalformed
@@ -255,9 +262,11 @@ func isWebURL(s string) bool {
 
 // logonURL is where the browser goes after accepting: the NAS's logon
 // endpoint with the grant's username and the CHAP response or the PAP
-// password. Values are percent-encoded without '+' for spaces, since the
+// password, and the page's language, which CoovaChilli keeps and sends back
+// in its next redirect (res=success), so the person stays in the language
+// they chose. Values are percent-encoded without '+' for spaces, since the
 // NAS decodes only %XX.
-func logonURL(f *acceptForm, g session.Grant) string {
+func logonURL(f *acceptForm, g session.Grant, lang string) string {
 	var b strings.Builder
 	b.WriteString("http://")
 	b.WriteString(netip.AddrPortFrom(f.uamip, f.uamport).String())
@@ -273,6 +282,10 @@ func logonURL(f *acceptForm, g session.Grant) string {
 	if f.UserURL != "" {
 		b.WriteString("&userurl=")
 		b.WriteString(uamEscape(f.UserURL))
+	}
+	if lang != "" {
+		b.WriteString("&lang=")
+		b.WriteString(uamEscape(lang))
 	}
 	return b.String()
 }

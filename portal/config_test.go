@@ -3,6 +3,7 @@ package portal
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -33,6 +34,23 @@ func TestConfigValidate(t *testing.T) {
 		{"bad privacy", func(c *Config) { c.PrivacyURL = "datenschutz.html" }, []string{"portal.privacy_url"}},
 		{"bad listen", func(c *Config) { c.Listen = "8080" }, []string{"portal.listen"}},
 		{"control in site name", func(c *Config) { c.SiteName = "Free\nWiFi" }, []string{"portal.site_name"}},
+		{"branding", func(c *Config) {
+			c.Logo = "stadt.png"
+			c.Colors = Colors{Accent: "#0b5394", AccentDark: "#fff"}
+			c.FooterLinks = []FooterLink{{URL: "https://example.org/a11y", Label: map[string]string{"de": "Barrierefreiheit", "en": "Accessibility"}}}
+			c.TermsDir, c.OverridesDir = ".", "."
+		}, nil},
+		{"bad colour", func(c *Config) { c.Colors.Accent = "blue" }, []string{"portal.colors.accent"}},
+		{"pale accent", func(c *Config) { c.Colors.Accent = "#ffcc00" }, []string{"portal.colors.accent #ffcc00 has a contrast of 1.51:1"}},
+		{"dark accent too dark", func(c *Config) { c.Colors.AccentDark = "#0b5394" },
+			[]string{"portal.colors.accent_dark #0b5394 has a contrast", "portal.colors.accent_dark #0b5394 has a contrast"}},
+		{"logo path", func(c *Config) { c.Logo = "../logo.svg" }, []string{"portal.logo"}},
+		{"logo not an image", func(c *Config) { c.Logo = "style.css" }, []string{"portal.logo"}},
+		{"footer link", func(c *Config) {
+			c.FooterLinks = []FooterLink{{URL: "javascript:x", Label: map[string]string{"en": "x", "english": "y"}}}
+		}, []string{"portal.footer_links[0].url", "portal.footer_links[0].label needs a \"de\"", "portal.footer_links[0].label: \"english\""}},
+		{"missing overrides", func(c *Config) { c.OverridesDir = "/nonexistent/overrides" }, []string{"portal.overrides_dir"}},
+		{"overrides not a dir", func(c *Config) { c.OverridesDir = "config_test.go" }, []string{"portal.overrides_dir: config_test.go is not a directory"}},
 		{"everything at once", func(c *Config) {
 			c.FormKey = "x"
 			c.PublicURL = "nope"
@@ -73,7 +91,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	c := Config{}.withDefaults()
-	if c.Listen != ":8080" || c.SiteName != "Free WiFi" {
-		t.Errorf("Config{}.withDefaults() = listen %q, site %q, want :8080, Free WiFi", c.Listen, c.SiteName)
+	if c.Listen != ":8080" || c.SiteName != "Free WiFi" || c.Logo != "logo.svg" || c.Retention != 7*24*time.Hour || c.TimeZone != "Europe/Berlin" {
+		t.Errorf("Config{}.withDefaults() = %+v, want listen :8080, site Free WiFi, logo logo.svg, retention 168h, Europe/Berlin", c)
 	}
 }

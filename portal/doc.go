@@ -15,10 +15,23 @@
 //  3. The NAS logs the device in through the RADIUS server, which checks the
 //     grant, and redirects the browser to GET /?res=success.
 //
-// Pages are server-rendered from package assets, localized (German by
-// default, English, and whatever catalogs assets ships), and need neither
-// JavaScript nor cookies. Every response carries a strict
-// Content-Security-Policy.
+// After the login, GET /?res=success or res=already shows what the device
+// has left (Store.DeviceStatus); a device with nothing left gets the quota
+// page instead of the terms.
+//
+// Pages are server-rendered from package assets (or an operator's overrides
+// directory laid over them), localized in ten languages (German by default)
+// with numbers and dates written the language's way, and need neither
+// JavaScript nor cookies. The terms of use are the operator's files, whose
+// VERSION is the terms version the session store binds grants to (Terms).
+// Every response carries a strict Content-Security-Policy.
+//
+// Admin is the other listener, for the network team, on a management
+// network: /healthz, /readyz, /metrics and the JSON admin API under /api/v1
+// (sessions, disconnect, devices, stats), described by openapi.json and
+// authenticated by bearer tokens whose hashes and roles (viewer, operator)
+// are configured in AdminConfig. It sends Disconnect-Requests through a
+// Disconnecter that main connects to the RADIUS server.
 //
 // The portal never imports radius; both meet in session.
 package portal

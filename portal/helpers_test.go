@@ -52,6 +52,29 @@ type fakeStore struct {
 	calls []grantCall
 	err   error
 	panic bool
+
+	// DeviceStatus answers: per MAC, else status and statusErr.
+	status    session.DeviceStatus
+	statusErr error
+	statusOf  map[session.MAC]statusAnswer
+	// grantErrOf makes CreateGrant fail for one MAC only.
+	grantErrOf map[session.MAC]error
+	wheres     []session.Where
+}
+
+type statusAnswer struct {
+	st  session.DeviceStatus
+	err error
+}
+
+func (f *fakeStore) DeviceStatus(_ context.Context, mac session.MAC, where session.Where) (session.DeviceStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.wheres = append(f.wheres, where)
+	if a, ok := f.statusOf[mac]; ok {
+		return a.st, a.err
+	}
+	return f.status, f.statusErr
 }
 
 func (f *fakeStore) CreateGrant(_ context.Context, mac session.MAC, nas string) (session.Grant, error) {
@@ -61,6 +84,9 @@ func (f *fakeStore) CreateGrant(_ context.Context, mac session.MAC, nas string) 
 		panic("fake store exploded")
 	}
 	f.calls = append(f.calls, grantCall{mac, nas})
+	if err := f.grantErrOf[mac]; err != nil {
+		return session.Grant{}, err
+	}
 	if f.err != nil {
 		return session.Grant{}, f.err
 	}

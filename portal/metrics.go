@@ -13,6 +13,7 @@ const (
 	pageTerms       = "terms"
 	pageSuccess     = "success"
 	pageAlready     = "already"
+	pageQuota       = "quota"
 	pageBadRequest  = "bad_request"
 	pageForbidden   = "forbidden"
 	pageNotFound    = "not_found"
@@ -21,7 +22,7 @@ const (
 	pageInternal    = "internal_error"
 )
 
-var allPages = []string{pageInfo, pageTerms, pageSuccess, pageAlready, pageBadRequest,
+var allPages = []string{pageInfo, pageTerms, pageSuccess, pageAlready, pageQuota, pageBadRequest,
 	pageForbidden, pageNotFound, pageTooMany, pageUnavailable, pageInternal}
 
 type metrics struct {
@@ -44,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotspot_portal_store_errors_total",
-			Help: "Grants the captive portal failed to store.",
+			Help: "Store calls of the captive portal that failed: grants not stored, device status not read.",
 		}),
 	}
 	// Every page shows up at zero, so a rate over a missing series is never

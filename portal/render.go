@@ -2,8 +2,6 @@ package portal
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -20,10 +18,11 @@ const (
 	tmplInfo   = "info"
 	tmplTerms  = "terms"
 	tmplStatus = "status"
+	tmplQuota  = "quota"
 	tmplError  = "error"
 )
 
-var templateNames = []string{tmplInfo, tmplTerms, tmplStatus, tmplError}
+var templateNames = []string{tmplInfo, tmplTerms, tmplStatus, tmplQuota, tmplError}
 
 // parsePages parses each page together with the shared layout.
 func parsePages(fsys fs.FS) (map[string]*template.Template, error) {
@@ -43,16 +42,36 @@ type view struct {
 	Lang      *catalog
 	Site      string
 	CSS       string // stylesheet URL, versioned for caching
+	Logo      string // logo URL, versioned
 	Imprint   string
 	Privacy   string
+	Links     []footerLink
 	Languages []langLink // empty where there is no GET URL to switch
 
 	Status    int    // the error page's HTTP status
+	RetryURL  string // the error page's "try again" link, for GET pages
 	Res       string // the terms page's CoovaChilli res
 	Form      *acceptForm
 	UserURL   string // validated http(s) URL, or ""
 	LogoffURL string
 	Already   bool
+
+	// The terms page.
+	Terms        template.HTML
+	TermsLang    string // the language of Terms when it is not the page's
+	TermsVersion string
+	Retention    string // how long usage data are kept, in words
+
+	// The status and quota pages; nil when the store could not tell.
+	Allowance *allowance
+
+	langs *languages
+}
+
+// footerLink is one configured footer link in the page's language.
+type footerLink struct {
+	Text, URL string
+	Lang      string // set when the text is in another language than the page
 }
 
 // T returns the message for key in the page's language. Catalogs are
@@ -63,6 +82,29 @@ func (v *view) T(key string) string {
 		return m
 	}
 	return "[missing: " + key + "]"
+}
+
+// Tf returns the message for key with its placeholders filled in; kv
+// alternates placeholder names (without braces) and values. Values are
+// text: html/template escapes the result like any other.
+func (v *view) Tf(key string, kv ...string) string {
+	return fill(v.T(key), kv...)
+}
+
+// LangName returns the name of the language code in that language.
+func (v *view) LangName(code string) string {
+	if c := v.langs.byCode[code]; c != nil {
+		return c.Name
+	}
+	return code
+}
+
+// LangDir returns the writing direction of the language code.
+func (v *view) LangDir(code string) string {
+	if c := v.langs.byCode[code]; c != nil {
+		return c.Dir
+	}
+	return "ltr"
 }
 
 // langLink is one entry of the language switch.
@@ -79,8 +121,18 @@ func (s *Server) newView(cat *catalog, rawQuery string, withSwitch bool) *view {
 		Lang:    cat,
 		Site:    s.cfg.SiteName,
 		CSS:     s.css,
+		Logo:    s.logo,
 		Imprint: s.cfg.ImprintURL,
 		Privacy: s.cfg.PrivacyURL,
+		langs:   s.langs,
+	}
+	for _, l := range s.cfg.FooterLinks {
+		text, lang := l.label(cat.Code)
+		fl := footerLink{Text: text, URL: l.URL}
+		if lang != cat.Code {
+			fl.Lang = lang
+		}
+		v.Links = append(v.Links, fl)
 	}
 	if withSwitch {
 		for _, c := range s.langs.list {
@@ -93,6 +145,16 @@ func (s *Server) newView(cat *catalog, rawQuery string, withSwitch bool) *view {
 		}
 	}
 	return v
+}
+
+// withTerms adds the terms of use and the privacy summary's numbers.
+func (s *Server) withTerms(v *view) {
+	text, code := s.terms.text(v.Lang.Code)
+	v.Terms, v.TermsVersion = text, s.terms.Version()
+	if code != v.Lang.Code {
+		v.TermsLang = code
+	}
+	v.Retention = v.Lang.period(s.cfg.Retention)
 }
 
 // withLang returns rawQuery with its language set to code. Everything up to
@@ -125,6 +187,7 @@ func (s *Server) render(c *gin.Context, status int, tmpl, page string, v *view) 
 	}
 	s.m.views.WithLabelValues(page).Inc()
 	c.Header("Cache-Control", "no-store")
+	c.Header("Content-Language", v.Lang.Code)
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
@@ -144,40 +207,22 @@ func (s *Server) fail(c *gin.Context, status int, v *view) {
 	case http.StatusServiceUnavailable:
 		page = pageUnavailable
 	}
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		c.Header("Retry-After", "60")
+	}
 	s.render(c, status, tmplError, page, v)
 }
 
-// staticFile is one embedded file served under /static/.
-type staticFile struct {
-	body  []byte
-	ctype string
-	etag  string
-}
-
-// staticTypes are the files under /static/ and their content types; there
-// is nothing else to serve, and a fixed list cannot leak a template.
-var staticTypes = map[string]string{
-	"style.css": "text/css; charset=utf-8",
-	"logo.svg":  "image/svg+xml",
-}
-
-func loadStatic(fsys fs.FS) (map[string]staticFile, error) {
-	files := make(map[string]staticFile, len(staticTypes))
-	for name, ctype := range staticTypes {
-		b, err := fs.ReadFile(fsys, "static/"+name)
-		if err != nil {
-			return nil, fmt.Errorf("portal: static file: %w", err)
-		}
-		sum := sha256.Sum256(b)
-		files[name] = staticFile{body: b, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
-	}
-	return files, nil
-}
-
-// staticMaxAge is how long browsers may keep the stylesheet and logo. The
-// stylesheet link carries a content hash, so a new release is picked up at
-// once anyway.
+// staticMaxAge is how long browsers may keep the stylesheet and images.
+// Their links carry a content hash, so a new release or override is picked
+// up at once anyway.
 const staticMaxAge = "public, max-age=86400"
+
+// versioned is the URL of a static file with its content hash, so it can be
+// cached and still change.
+func (s *Server) versioned(name string) string {
+	return "/static/" + name + "?v=" + strings.Trim(s.files[name].etag, `"`)
+}
 
 func (s *Server) static(c *gin.Context) {
 	f, ok := s.files[c.Param("name")]

@@ -15,16 +15,16 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"hotspot/assets"
 	"hotspot/session"
 )
 
 // Store is what the portal needs from the domain: storing the grant that
-// lets a device log in. *session.Store implements it. Errors wrapping
-// session.ErrUnavailable mean the store could not be reached and the visitor
-// should try again shortly.
+// lets a device log in, and what a device has left of its quota.
+// *session.Store implements it. Errors wrapping session.ErrUnavailable mean
+// the store could not be reached and the visitor should try again shortly.
 type Store interface {
 	CreateGrant(ctx context.Context, mac session.MAC, nas string) (session.Grant, error)
+	DeviceStatus(ctx context.Context, mac session.MAC, where session.Where) (session.DeviceStatus, error)
 }
 
 const (
@@ -60,9 +60,12 @@ type Server struct {
 	public  *url.URL         // parsed Config.PublicURL, or nil
 	formKey []byte
 	langs   *languages
+	terms   *Terms
+	loc     *time.Location // where quota windows end
 	pages   map[string]*template.Template
 	files   map[string]staticFile
 	css     string // versioned stylesheet URL
+	logo    string // versioned logo URL
 	limit   *limiter
 	m       *metrics
 	engine  *gin.Engine
@@ -93,18 +96,34 @@ func New(cfg Config, nases *session.NASTable, store Store, logger *slog.Logger, 
 	if cfg.PublicURL != "" {
 		s.public, _ = parsePublicURL(cfg.PublicURL) // Validate checked it
 	}
-	fsys := assets.FS()
-	var err error
+	fsys, err := siteFiles(cfg.OverridesDir)
+	if err != nil {
+		return nil, err
+	}
 	if s.langs, err = loadLanguages(fsys); err != nil {
 		return nil, err
 	}
 	if s.pages, err = parsePages(fsys); err != nil {
 		return nil, err
 	}
-	if s.files, err = loadStatic(fsys); err != nil {
+	if s.files, err = loadStatic(fsys, cfg.Colors.theme()); err != nil {
 		return nil, err
 	}
-	s.css = "/static/style.css?v=" + s.files["style.css"].etag[1:17]
+	if _, ok := s.files[cfg.Logo]; !ok {
+		return nil, fmt.Errorf("portal.logo: static/%s does not exist", cfg.Logo)
+	}
+	s.css, s.logo = s.versioned("style.css"), s.versioned(cfg.Logo)
+	if s.terms = cfg.Terms; s.terms == nil {
+		if s.terms, err = LoadTerms(cfg.TermsDir); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.terms.check(s.langs); err != nil {
+		return nil, err
+	}
+	if s.loc, err = time.LoadLocation(cfg.TimeZone); err != nil {
+		return nil, fmt.Errorf("portal: time zone: %w", err)
+	}
 	if s.m, err = newMetrics(reg); err != nil {
 		return nil, err
 	}
@@ -133,6 +152,7 @@ func (s *Server) routes() (*gin.Engine, error) {
 	e.GET("/", s.index)
 	e.HEAD("/", s.index)
 	e.POST("/accept", s.accept)
+	e.GET(s.cfg.Captive.path(), s.captive) // RFC 8908, captive.go
 	e.GET("/static/:name", s.static)
 	e.HEAD("/static/:name", s.static)
 	e.NoRoute(s.notFound)
@@ -242,8 +262,13 @@ func (s *Server) index(c *gin.Context) {
 		s.fail(c, http.StatusBadRequest, v)
 		return
 	}
-	switch rd.res {
-	case resSuccess, resAlready:
+	allowance, ok := s.deviceStatus(c, nas, rd, v)
+	if !ok {
+		return // the 503 page is out
+	}
+	v.Allowance = allowance
+	switch {
+	case rd.res == resSuccess || rd.res == resAlready:
 		v.Already = rd.res == resAlready
 		v.UserURL = rd.userURL
 		v.LogoffURL = "http://" + netip.AddrPortFrom(rd.uamip, rd.uamport).String() + "/logoff"
@@ -252,9 +277,17 @@ func (s *Server) index(c *gin.Context) {
 			page = pageAlready
 		}
 		s.render(c, http.StatusOK, tmplStatus, page, v)
+	case allowance != nil && allowance.Exceeded:
+		// No terms to accept: the device could not get online anyway,
+		// unless the policy throttles, which the page offers.
+		if allowance.Throttled {
+			v.Form = s.newForm(nas, rd)
+		}
+		s.render(c, http.StatusOK, tmplQuota, pageQuota, v)
 	default:
 		v.Res = rd.res
 		v.Form = s.newForm(nas, rd)
+		s.withTerms(v)
 		s.render(c, http.StatusOK, tmplTerms, pageTerms, v)
 	}
 }
@@ -350,7 +383,7 @@ func (s *Server) accept(c *gin.Context) {
 	s.m.acceptances.Inc()
 	s.log.Info("portal: terms accepted", "nas", f.nas.Name)
 	s.log.Debug("portal: grant", "nas", f.nas.Name, "mac", f.mac.String(), "username", g.Username)
-	c.Redirect(http.StatusSeeOther, logonURL(f, g))
+	c.Redirect(http.StatusSeeOther, logonURL(f, g, cat.Code))
 }
 
 func truncate(s string, n int) string {

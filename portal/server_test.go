@@ -140,7 +140,8 @@ func TestResPages(t *testing.T) {
 		contains []string
 		absent   []string
 	}{
-		{"notyet", nil, []string{"Kostenlos ins Internet", `<button type="submit">Akzeptieren und verbinden</button>`},
+		{"notyet", nil, []string{"Kostenlos ins Internet", `<button type="submit" aria-describedby="accept-hint">Akzeptieren und verbinden</button>`,
+			"Fassung 2026-11", "Speicherdauer: 7 Tage", "Der Zugang ist kostenlos"},
 			[]string{`class="notice"`}},
 		{"failed", map[string]string{"res": "failed"},
 			[]string{"Die Anmeldung hat nicht geklappt", `action="/accept"`}, nil},
@@ -213,13 +214,13 @@ func TestAcceptRedirect(t *testing.T) {
 	}{
 		{"chap", signed(nil), chapClient, "square-chap",
 			"http://10.1.0.1:3990/logon?username=hs-k2m9x7q4w8p3&response=a9846065d75be7f313e3d50bd1cec94e" +
-				"&userurl=http%3A%2F%2Fexample.com%2Fnews%3Fid%3D1%26x%3D2"},
+				"&userurl=http%3A%2F%2Fexample.com%2Fnews%3Fid%3D1%26x%3D2&lang=de"},
 		{"pap", SignRedirect(chilliURL(portalBase, redirectParams(map[string]string{"nasid": "leipzig-tram"})), papSecret),
 			papClient, "tram-pap",
 			"http://10.1.0.1:3990/logon?username=hs-k2m9x7q4w8p3&password=542cac7da2687dbe33cac0321af87111" +
-				"&userurl=http%3A%2F%2Fexample.com%2Fnews%3Fid%3D1%26x%3D2"},
+				"&userurl=http%3A%2F%2Fexample.com%2Fnews%3Fid%3D1%26x%3D2&lang=de"},
 		{"no userurl", signed(map[string]string{"userurl": "-"}), chapClient, "square-chap",
-			"http://10.1.0.1:3990/logon?username=hs-k2m9x7q4w8p3&response=a9846065d75be7f313e3d50bd1cec94e"},
+			"http://10.1.0.1:3990/logon?username=hs-k2m9x7q4w8p3&response=a9846065d75be7f313e3d50bd1cec94e&lang=de"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

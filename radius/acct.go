@@ -22,11 +22,11 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 	start := time.Now()
 	// Unlike an Access-Request's, this authenticator is a keyed digest of
 	// the packet: it proves the sender knows the secret.
-	if !radius.IsAuthenticRequest(b, ns.secret) {
+	if !ns.isAuthenticRequest(b) {
 		s.drop(ctx, dropBadAuthenticator, src, ns)
 		return nil
 	}
-	if present, ok := verifyMessageAuthenticator(b, ns.secret); present && !ok {
+	if present, ok := ns.verifyMessageAuthenticator(b); present && !ok {
 		s.drop(ctx, dropBadMessageAuthenticator, src, ns)
 		return nil
 	}
@@ -64,8 +64,14 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 			s.storeUnavailable(ctx, ns, src, mac, time.Since(start), err)
 			return nil
 		}
-		// The day's total is what quota enforcement (CoA) will act on.
-		attrs = append(attrs, slog.Int64("day_total", usage.Total()))
+		// The window's total, across every NAS, is what quota
+		// enforcement acts on; it runs apart, so that this reply is not
+		// held up by a NAS that is slow to answer a CoA.
+		attrs = append(attrs, slog.String("policy", usage.Policy), slog.Int64("window_total", usage.Total()))
+		if usage.Enforce {
+			attrs = append(attrs, slog.Bool("enforce", true))
+			s.enforceLater(rec.MAC)
+		}
 	case rfc2866.AcctStatusType_Value_AccountingOn, rfc2866.AcctStatusType_Value_AccountingOff:
 		// The NAS (re)started or is going down: none of its sessions
 		// survive, and it will not send their Stops.
@@ -140,6 +146,11 @@ func parseAcctRecord(req *radius.Packet, nas string, nasIP netip.Addr, status rf
 	rec.InputOctets = counter(req, rfc2866.AcctInputOctets_Type, rfc2869.AcctInputGigawords_Type)
 	rec.OutputOctets = counter(req, rfc2866.AcctOutputOctets_Type, rfc2869.AcctOutputGigawords_Type)
 	rec.SessionTime, _ = radius.Integer(req.Get(rfc2866.AcctSessionTime_Type))
+	for _, c := range req.Attributes {
+		if c.Type == rfc2865.Class_Type && string(c.Attribute) == classThrottled {
+			rec.Throttled = true
+		}
+	}
 
 	mac, err := session.ParseMAC(string(req.Get(rfc2865.CallingStationID_Type)))
 	switch {

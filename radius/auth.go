@@ -18,6 +18,10 @@ import (
 
 const proxyStateType = rfc2865.ProxyState_Type
 
+// classThrottled is the Class (RFC 2865 §5.25) of an Access-Accept at the
+// throttled rate. The NAS sends it back in the session's accounting.
+const classThrottled = "hotspot:throttled"
+
 // Reply-Messages of the rejects decided here rather than by the store.
 const (
 	msgNoCallingStation = "missing or invalid Calling-Station-Id"
@@ -33,7 +37,7 @@ const (
 // req the same parsed. It returns nil when the request must get no reply.
 func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrPort, b []byte, req *radius.Packet) []byte {
 	start := time.Now()
-	switch present, ok := verifyMessageAuthenticator(b, ns.secret); {
+	switch present, ok := ns.verifyMessageAuthenticator(b); {
 	case present && !ok:
 		// Also what a wrong shared secret looks like.
 		s.drop(ctx, dropBadMessageAuthenticator, src, ns)
@@ -79,6 +83,12 @@ func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrP
 
 func (s *Server) accept(ctx context.Context, ns *nasState, src netip.AddrPort, req *radius.Packet, ar session.AuthRequest, d session.Decision, start time.Time) []byte {
 	attrs, err := renderAccept(ns.nas.Kind, d)
+	if err == nil && d.Throttled {
+		// The NAS echoes Class in the session's accounting (RFC 2865
+		// §5.25), which tells the store that this session runs at the
+		// throttled rate already and needs no CoA-Request for it.
+		attrs = append(attrs, &radius.AVP{Type: rfc2865.Class_Type, Attribute: radius.Attribute(classThrottled)})
+	}
 	if err == nil {
 		var reply []byte
 		if reply, err = s.encode(req, radius.CodeAccessAccept, attrs); err == nil {
@@ -86,7 +96,8 @@ func (s *Server) accept(ctx context.Context, ns *nasState, src netip.AddrPort, r
 			dur := time.Since(start)
 			s.m.accessDur.Observe(dur.Seconds())
 			s.logRequest(ctx, slog.LevelDebug, "access accepted", ns, src, ar.MAC, radius.CodeAccessAccept, dur,
-				slog.Bool("mac_auth", ar.MACAuth), slog.Int64("remaining", d.Remaining))
+				slog.Bool("mac_auth", ar.MACAuth), slog.Int64("remaining", d.Remaining),
+				slog.String("policy", d.Policy.Name), slog.Bool("throttled", d.Throttled))
 			return reply
 		}
 	}
@@ -141,6 +152,8 @@ func parseAccessRequest(req *radius.Packet, nas string) (ar session.AuthRequest,
 		return ar, msgNoCallingStation
 	}
 	ar.MAC = mac
+	// The SSID chooses the device's policy, with the NAS.
+	ar.AP, ar.SSID = splitCalledStation(string(req.Get(rfc2865.CalledStationID_Type)))
 	user := string(req.Get(rfc2865.UserName_Type))
 	pap, hasPAP := req.Lookup(rfc2865.UserPassword_Type)
 	chap, hasCHAP := req.Lookup(rfc2865.CHAPPassword_Type)

@@ -15,6 +15,11 @@
 //     retransmit is answered with the same bytes and never runs the store
 //     twice.
 //
+// It is also an RFC 5176 client (coa.go): Disconnect and Throttle send a
+// NAS a Disconnect-Request or CoA-Request for one of its sessions, and the
+// server's live quota enforcement (enforce.go) uses them when accounting
+// puts a device over its allowance.
+//
 // What a request means for a device (grants, remembered devices, quotas)
 // is decided by package session; this package turns packets into its
 // requests and its decisions into packets. A request the store cannot

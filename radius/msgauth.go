@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"sync"
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2869"
@@ -49,6 +50,36 @@ const (
 )
 
 var zeroAuthenticator [16]byte
+
+// hashes are the digests of one shared secret, for reuse: an HMAC-MD5
+// keyed with it (Message-Authenticator) and a plain MD5 (Request and
+// Response Authenticators).
+type hashes struct {
+	mac hash.Hash
+	md5 hash.Hash
+	// Scratch space for the digests' inputs and outputs: what is handed
+	// to a hash.Hash escapes, and here it escapes once per pooled hashes
+	// rather than once per packet.
+	auth, sum [md5.Size]byte
+}
+
+// hashPool hands out hashes for one shared secret. A keyed HMAC that is
+// Reset restores its precomputed pad states instead of hashing the key
+// again, so reusing one saves two MD5 blocks and the allocations of a new
+// HMAC on every packet. The server keeps a pool per secret.
+type hashPool struct {
+	pool sync.Pool
+}
+
+func newHashPool(secret []byte) *hashPool {
+	secret = append([]byte(nil), secret...)
+	p := &hashPool{}
+	p.pool.New = func() any { return &hashes{mac: hmac.New(md5.New, secret), md5: md5.New()} }
+	return p
+}
+
+func (p *hashPool) get() *hashes  { return p.pool.Get().(*hashes) }
+func (p *hashPool) put(h *hashes) { p.pool.Put(h) }
 
 // trimPacket returns pkt cut to its Length field; octets past it are
 // padding (RFC 2865 §3) and are covered by no authenticator.
@@ -93,15 +124,20 @@ func findMessageAuthenticator(pkt []byte) (off int, present, ok bool) {
 // value starts at off, as if the Authenticator field held auth and the
 // Message-Authenticator value were zero. pkt is not modified.
 func messageAuthenticator(mac hash.Hash, pkt []byte, off int, auth *[16]byte) [md5.Size]byte {
+	var sum [md5.Size]byte
+	messageAuthenticatorInto(mac, pkt, off, auth, &sum)
+	return sum
+}
+
+// messageAuthenticatorInto is messageAuthenticator writing into sum.
+func messageAuthenticatorInto(mac hash.Hash, pkt []byte, off int, auth, sum *[md5.Size]byte) {
 	mac.Reset()
 	mac.Write(pkt[:4])
 	mac.Write(auth[:])
 	mac.Write(pkt[headerLen:off])
 	mac.Write(zeroAuthenticator[:])
 	mac.Write(pkt[off+md5.Size:])
-	var sum [md5.Size]byte
 	mac.Sum(sum[:0])
-	return sum
 }
 
 // verifyMessageAuthenticator checks the Message-Authenticator of a request
@@ -109,6 +145,12 @@ func messageAuthenticator(mac hash.Hash, pkt []byte, off int, auth *[16]byte) [m
 // whether it carries exactly one and it is right for secret. Packets that
 // are not requests, are truncated or malformed are never ok.
 func verifyMessageAuthenticator(pkt []byte, secret []byte) (present, ok bool) {
+	return verifyMessageAuthenticatorWith(pkt, secret, nil)
+}
+
+// verifyMessageAuthenticatorWith is verifyMessageAuthenticator with h, the
+// hashes of secret, or nil for new ones.
+func verifyMessageAuthenticatorWith(pkt, secret []byte, h *hashes) (present, ok bool) {
 	pkt, valid := trimPacket(pkt)
 	if !valid {
 		return false, false
@@ -117,17 +159,42 @@ func verifyMessageAuthenticator(pkt []byte, secret []byte) (present, ok bool) {
 	if !ok || len(secret) == 0 {
 		return present, false
 	}
-	var auth [16]byte
+	if h == nil {
+		h = newHashes(secret)
+	}
 	switch radius.Code(pkt[0]) {
 	case radius.CodeAccessRequest, radius.CodeStatusServer:
-		copy(auth[:], pkt[4:headerLen])
+		copy(h.auth[:], pkt[4:headerLen])
 	case radius.CodeAccountingRequest, radius.CodeCoARequest, radius.CodeDisconnectRequest:
-		// auth stays zero.
+		h.auth = zeroAuthenticator
 	default:
 		return true, false
 	}
-	sum := messageAuthenticator(hmac.New(md5.New, secret), pkt, off, &auth)
-	return true, hmac.Equal(sum[:], pkt[off:off+md5.Size])
+	messageAuthenticatorInto(h.mac, pkt, off, &h.auth, &h.sum)
+	return true, hmac.Equal(h.sum[:], pkt[off:off+md5.Size])
+}
+
+// isAuthenticRequest reports whether the Request Authenticator of an
+// Accounting-, CoA- or Disconnect-Request is right for the secret that h
+// belongs to (RFC 2866 §3, RFC 5176 §3.3): radius.IsAuthenticRequest
+// without its allocations.
+func isAuthenticRequest(pkt, secret []byte, h *hashes) bool {
+	pkt, valid := trimPacket(pkt)
+	if !valid || len(secret) == 0 {
+		return false
+	}
+	switch radius.Code(pkt[0]) {
+	case radius.CodeAccountingRequest, radius.CodeCoARequest, radius.CodeDisconnectRequest:
+	default:
+		return false
+	}
+	h.md5.Reset()
+	h.md5.Write(pkt[:4])
+	h.md5.Write(zeroAuthenticator[:])
+	h.md5.Write(pkt[headerLen:])
+	h.md5.Write(secret)
+	h.md5.Sum(h.sum[:0])
+	return hmac.Equal(h.sum[:], pkt[4:headerLen])
 }
 
 // verifyReplyMessageAuthenticator checks the Message-Authenticator of
@@ -209,21 +276,32 @@ func marshalWithMessageAuthenticator(code radius.Code, id byte, auth [16]byte, a
 // signMessageAuthenticator fills in the Message-Authenticator that
 // marshalWithMessageAuthenticator left zero, computed as if the
 // Authenticator field held auth.
-func signMessageAuthenticator(b, secret []byte, auth [16]byte) {
+func signMessageAuthenticator(b []byte, h *hashes, auth [16]byte) {
 	const off = headerLen + 2
-	mac := hmac.New(md5.New, secret)
-	sum := messageAuthenticator(mac, b, off, &auth)
-	copy(b[off:], sum[:])
+	h.auth = auth
+	messageAuthenticatorInto(h.mac, b, off, &h.auth, &h.sum)
+	copy(b[off:], h.sum[:])
 }
 
 // setResponseAuthenticator writes the Response Authenticator of RFC 2865
 // §3, MD5(Code+ID+Length+RequestAuth+Attributes+Secret), into b.
 func setResponseAuthenticator(b []byte, requestAuthenticator [16]byte, secret []byte) {
+	setResponseAuthenticatorWith(b, requestAuthenticator, secret, md5.New())
+}
+
+// setResponseAuthenticatorWith is setResponseAuthenticator with h, an MD5
+// to reuse.
+func setResponseAuthenticatorWith(b []byte, requestAuthenticator [16]byte, secret []byte, h hash.Hash) {
 	copy(b[4:headerLen], requestAuthenticator[:])
-	h := md5.New()
+	h.Reset()
 	h.Write(b)
 	h.Write(secret)
 	h.Sum(b[4:4])
+}
+
+// newHashes returns hashes for secret that are not pooled.
+func newHashes(secret []byte) *hashes {
+	return &hashes{mac: hmac.New(md5.New, secret), md5: md5.New()}
 }
 
 // encodeReply encodes reply, the answer to request, with a
@@ -232,6 +310,12 @@ func setResponseAuthenticator(b []byte, requestAuthenticator [16]byte, secret []
 // reply.Secret is the shared secret; of request only the code and the
 // authenticator are used.
 func encodeReply(reply, request *radius.Packet) ([]byte, error) {
+	return encodeReplyWith(reply, request, nil)
+}
+
+// encodeReplyWith is encodeReply with h, the hashes of reply.Secret, or
+// nil for new ones.
+func encodeReplyWith(reply, request *radius.Packet, h *hashes) ([]byte, error) {
 	if !isReply(reply.Code) {
 		return nil, fmt.Errorf("radius: encode reply: %v is not a reply code", reply.Code)
 	}
@@ -242,8 +326,11 @@ func encodeReply(reply, request *radius.Packet) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	signMessageAuthenticator(b, reply.Secret, replyHMACAuthenticator(reply.Code, request.Code, request.Authenticator))
-	setResponseAuthenticator(b, request.Authenticator, reply.Secret)
+	if h == nil {
+		h = newHashes(reply.Secret)
+	}
+	signMessageAuthenticator(b, h, replyHMACAuthenticator(reply.Code, request.Code, request.Authenticator))
+	setResponseAuthenticatorWith(b, request.Authenticator, reply.Secret, h.md5)
 	return b, nil
 }
 
@@ -263,17 +350,18 @@ func encodeRequest(p *radius.Packet) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		signMessageAuthenticator(b, p.Secret, p.Authenticator)
+		signMessageAuthenticator(b, newHashes(p.Secret), p.Authenticator)
 		return b, nil
 	case radius.CodeAccountingRequest, radius.CodeCoARequest, radius.CodeDisconnectRequest:
 		b, err := marshalWithMessageAuthenticator(p.Code, p.Identifier, zeroAuthenticator, p.Attributes)
 		if err != nil {
 			return nil, err
 		}
-		signMessageAuthenticator(b, p.Secret, zeroAuthenticator)
+		h := newHashes(p.Secret)
+		signMessageAuthenticator(b, h, zeroAuthenticator)
 		// The Request Authenticator is the Response Authenticator formula
 		// with zeros in place of a request's authenticator.
-		setResponseAuthenticator(b, zeroAuthenticator, p.Secret)
+		setResponseAuthenticatorWith(b, zeroAuthenticator, p.Secret, h.md5)
 		return b, nil
 	}
 	return nil, fmt.Errorf("radius: encode request: %v is not a request code", p.Code)

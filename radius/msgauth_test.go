@@ -316,3 +316,39 @@ func checkReplyCode(t *testing.T, reply, req []byte, want radius.Code) {
 }
 
 func hmacMD5(secret []byte) hash.Hash { return hmac.New(md5.New, secret) }
+
+// TestPooledHashes checks that a reused HMAC and MD5 give the answers of
+// fresh ones, whatever came before: good and forged packets in turns,
+// through one pool.
+func TestPooledHashes(t *testing.T) {
+	secret := []byte(testSecret)
+	ns := &nasState{secret: secret, hashes: newHashPool(secret)}
+	for i := range 30 {
+		var p *radius.Packet
+		if i%2 == 0 {
+			p = radius.New(radius.CodeAccessRequest, secret)
+			rfc2865.UserName_SetString(p, strings.Repeat("u", i+1))
+		} else {
+			p = radius.New(radius.CodeAccountingRequest, secret)
+			rfc2866.AcctStatusType_Set(p, rfc2866.AcctStatusType_Value_InterimUpdate)
+			rfc2866.AcctSessionID_SetString(p, strings.Repeat("s", i))
+		}
+		pkt := mustEncodeRequest(t, p)
+		if i%3 == 0 {
+			pkt[len(pkt)-1] ^= 0x40 // forged
+		}
+		gotPresent, gotOK := ns.verifyMessageAuthenticator(pkt)
+		wantPresent, wantOK := verifyMessageAuthenticator(pkt, secret)
+		if gotPresent != wantPresent || gotOK != wantOK || gotOK != (i%3 != 0) {
+			t.Errorf("packet %d: pooled verify = %v, %v; fresh = %v, %v; forged %v", i, gotPresent, gotOK, wantPresent, wantOK, i%3 == 0)
+		}
+		if p.Code == radius.CodeAccountingRequest {
+			if got, want := ns.isAuthenticRequest(pkt), radius.IsAuthenticRequest(pkt, secret); got != want || got != (i%3 != 0) {
+				t.Errorf("packet %d: isAuthenticRequest = %v, layeh says %v", i, got, want)
+			}
+		}
+	}
+	if ns.isAuthenticRequest(make([]byte, 10)) {
+		t.Error("isAuthenticRequest(10 octets) = true")
+	}
+}

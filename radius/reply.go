@@ -1,6 +1,7 @@
 package radius
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"strconv"
@@ -9,10 +10,7 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2869"
-	"layeh.com/radius/vendors/mikrotik"
-	"layeh.com/radius/vendors/wispr"
 
-	"hotspot/radius/vendors/chillispot"
 	"hotspot/session"
 )
 
@@ -20,23 +18,8 @@ import (
 // in the dialect of a NAS of the given kind: the timeouts every NAS
 // understands, then the limits.
 func renderAccept(kind session.NASKind, d session.Decision) (radius.Attributes, error) {
-	var p radius.Packet
-	var errs []error
-	if s := seconds(d.SessionTimeout); s > 0 {
-		errs = append(errs, rfc2865.SessionTimeout_Add(&p, rfc2865.SessionTimeout(s)))
-	}
-	if s := seconds(d.Policy.IdleTimeout); s > 0 {
-		errs = append(errs, rfc2865.IdleTimeout_Add(&p, rfc2865.IdleTimeout(s)))
-	}
-	if s := seconds(d.Policy.InterimInterval); s > 0 {
-		errs = append(errs, rfc2869.AcctInterimInterval_Add(&p, rfc2869.AcctInterimInterval(s)))
-	}
-	limits, err := renderLimits(kind, d)
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return append(p.Attributes, limits...), nil
+	var buf [128]byte
+	return splitAttributes(appendAccept(buf[:0], kind, d))
 }
 
 // renderLimits returns the bandwidth and data limits of d as the vendor
@@ -44,9 +27,47 @@ func renderAccept(kind session.NASKind, d session.Decision) (radius.Attributes, 
 // Remaining mean unlimited and render as nothing; none of these attributes
 // is ever sent as 0, which NASes read as "unlimited" too, or not at all.
 func renderLimits(kind session.NASKind, d session.Decision) (radius.Attributes, error) {
-	var p radius.Packet
-	var errs []error
-	add := func(err error) { errs = append(errs, err) }
+	var buf [128]byte
+	return splitAttributes(appendLimits(buf[:0], kind, d))
+}
+
+// The replies are rendered straight into wire format: an Access-Accept is
+// on the hot path of every login, and building it through layeh's
+// generated setters costs two dozen allocations. The numbers are those of
+// layeh's dictionaries and of vendors/chillispot; a test renders every
+// case through the generated setters too and compares the bytes.
+const (
+	vendorChilliSpot = 14559
+	vendorWISPr      = 14122
+	vendorMikrotik   = 14988
+
+	chilliSpotMaxTotalOctets    = 3
+	chilliSpotBandwidthMaxUp    = 4
+	chilliSpotBandwidthMaxDown  = 5
+	chilliSpotMaxTotalGigawords = 23
+	wisprBandwidthMaxUp         = 7
+	wisprBandwidthMaxDown       = 8
+	mikrotikRateLimit           = 8
+	mikrotikTotalLimit          = 17
+	mikrotikTotalLimitGigawords = 18
+)
+
+// appendAccept appends the attributes of renderAccept to b.
+func appendAccept(b []byte, kind session.NASKind, d session.Decision) []byte {
+	if s := seconds(d.SessionTimeout); s > 0 {
+		b = appendInteger(b, rfc2865.SessionTimeout_Type, s)
+	}
+	if s := seconds(d.Policy.IdleTimeout); s > 0 {
+		b = appendInteger(b, rfc2865.IdleTimeout_Type, s)
+	}
+	if s := seconds(d.Policy.InterimInterval); s > 0 {
+		b = appendInteger(b, rfc2869.AcctInterimInterval_Type, s)
+	}
+	return appendLimits(b, kind, d)
+}
+
+// appendLimits appends the attributes of renderLimits to b.
+func appendLimits(b []byte, kind session.NASKind, d session.Decision) []byte {
 	up, down := d.Policy.BandwidthUp, d.Policy.BandwidthDown
 	// The store rejects a device with nothing left, so Remaining is never
 	// 0 here; should it be, sending nothing is the safe side, since a 0
@@ -58,16 +79,16 @@ func renderLimits(kind session.NASKind, d session.Decision) (radius.Attributes, 
 	switch kind {
 	case session.KindCoovaChilli:
 		if up > 0 {
-			add(chillispot.ChilliSpotBandwidthMaxUp_Add(&p, chillispot.ChilliSpotBandwidthMaxUp(kbits(up))))
+			b = appendVendorInteger(b, vendorChilliSpot, chilliSpotBandwidthMaxUp, kbits(up))
 		}
 		if down > 0 {
-			add(chillispot.ChilliSpotBandwidthMaxDown_Add(&p, chillispot.ChilliSpotBandwidthMaxDown(kbits(down))))
+			b = appendVendorInteger(b, vendorChilliSpot, chilliSpotBandwidthMaxDown, kbits(down))
 		}
-		addWISPr(&p, up, down, add)
+		b = appendWISPr(b, up, down)
 		if remaining {
-			add(chillispot.ChilliSpotMaxTotalOctets_Add(&p, chillispot.ChilliSpotMaxTotalOctets(low)))
+			b = appendVendorInteger(b, vendorChilliSpot, chilliSpotMaxTotalOctets, low)
 			if giga > 0 {
-				add(chillispot.ChilliSpotMaxTotalGigawords_Add(&p, chillispot.ChilliSpotMaxTotalGigawords(giga)))
+				b = appendVendorInteger(b, vendorChilliSpot, chilliSpotMaxTotalGigawords, giga)
 			}
 		}
 	case session.KindMikrotik:
@@ -75,30 +96,78 @@ func renderLimits(kind session.NASKind, d session.Decision) (radius.Attributes, 
 		// device's upload. In a rate limit 0 is "unlimited" for RouterOS,
 		// which is what a zero of ours means too.
 		if up > 0 || down > 0 {
-			add(mikrotik.MikrotikRateLimit_AddString(&p, rateLimit(up)+"/"+rateLimit(down)))
+			var rl [32]byte
+			v := append(appendRateLimit(rl[:0], up), '/')
+			b = appendVendor(b, vendorMikrotik, mikrotikRateLimit, appendRateLimit(v, down))
 		}
 		if remaining {
-			add(mikrotik.MikrotikTotalLimit_Add(&p, mikrotik.MikrotikTotalLimit(low)))
+			b = appendVendorInteger(b, vendorMikrotik, mikrotikTotalLimit, low)
 			if giga > 0 {
-				add(mikrotik.MikrotikTotalLimitGigawords_Add(&p, mikrotik.MikrotikTotalLimitGigawords(giga)))
+				b = appendVendorInteger(b, vendorMikrotik, mikrotikTotalLimitGigawords, giga)
 			}
 		}
 	default:
-		addWISPr(&p, up, down, add)
+		b = appendWISPr(b, up, down)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return p.Attributes, nil
+	return b
 }
 
-func addWISPr(p *radius.Packet, up, down session.BitRate, add func(error)) {
+func appendWISPr(b []byte, up, down session.BitRate) []byte {
 	if up > 0 {
-		add(wispr.WISPrBandwidthMaxUp_Add(p, wispr.WISPrBandwidthMaxUp(clamp32(int64(up)))))
+		b = appendVendorInteger(b, vendorWISPr, wisprBandwidthMaxUp, clamp32(int64(up)))
 	}
 	if down > 0 {
-		add(wispr.WISPrBandwidthMaxDown_Add(p, wispr.WISPrBandwidthMaxDown(clamp32(int64(down)))))
+		b = appendVendorInteger(b, vendorWISPr, wisprBandwidthMaxDown, clamp32(int64(down)))
 	}
+	return b
+}
+
+// appendInteger appends an attribute holding a 32-bit integer.
+func appendInteger(b []byte, t radius.Type, v uint32) []byte {
+	b = append(b, byte(t), 6)
+	return binary.BigEndian.AppendUint32(b, v)
+}
+
+// appendVendor appends a Vendor-Specific attribute (RFC 2865 §5.26) with
+// one vendor attribute of the given type and value; value is at most a
+// few dozen octets here.
+func appendVendor(b []byte, vendor uint32, typ byte, value []byte) []byte {
+	b = append(b, byte(rfc2865.VendorSpecific_Type), byte(2+4+2+len(value)))
+	b = binary.BigEndian.AppendUint32(b, vendor)
+	b = append(b, typ, byte(2+len(value)))
+	return append(b, value...)
+}
+
+func appendVendorInteger(b []byte, vendor uint32, typ byte, v uint32) []byte {
+	var val [4]byte
+	binary.BigEndian.PutUint32(val[:], v)
+	return appendVendor(b, vendor, typ, val[:])
+}
+
+// splitAttributes returns the attributes laid out in b as a list, with one
+// allocation for the values and two for the list, whatever their number.
+func splitAttributes(b []byte) (radius.Attributes, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	n := 0
+	for i := 0; i < len(b); i += int(b[i+1]) {
+		if len(b)-i < 2 || b[i+1] < 2 || i+int(b[i+1]) > len(b) {
+			return nil, errors.New("radius: render: malformed attribute")
+		}
+		n++
+	}
+	// A copy, so that b may be the caller's scratch space.
+	vals := append([]byte(nil), b...)
+	avps := make([]radius.AVP, n)
+	attrs := make(radius.Attributes, n)
+	for i, j := 0, 0; i < len(vals); j++ {
+		l := int(vals[i+1])
+		avps[j] = radius.AVP{Type: radius.Type(vals[i]), Attribute: radius.Attribute(vals[i+2 : i+l : i+l])}
+		attrs[j] = &avps[j]
+		i += l
+	}
+	return attrs, nil
 }
 
 // kbits converts a positive rate to kbit/s, never rounding it down to 0.
@@ -106,12 +175,12 @@ func kbits(r session.BitRate) uint32 {
 	return clamp32(max(int64(r)/1000, 1))
 }
 
-// rateLimit renders one direction of a Mikrotik-Rate-Limit.
-func rateLimit(r session.BitRate) string {
+// appendRateLimit appends one direction of a Mikrotik-Rate-Limit.
+func appendRateLimit(b []byte, r session.BitRate) []byte {
 	if r <= 0 {
-		return "0"
+		return append(b, '0')
 	}
-	return strconv.FormatUint(uint64(kbits(r)), 10) + "k"
+	return append(strconv.AppendUint(b, uint64(kbits(r)), 10), 'k')
 }
 
 // seconds converts d to whole seconds for a RADIUS integer, rounding up so

@@ -155,15 +155,38 @@ type Server struct {
 	m      *metrics
 	cache  *responseCache
 	bufs   sync.Pool
+	// hashes are the pooled digests of each NAS secret, by secret.
+	hashes map[string]*hashPool
 
 	warnStore, warnIO, warnUnattributed warnLimiter
+
+	// dyn is the RFC 5176 client and live quota enforcement (coa.go,
+	// enforce.go); Serve runs its workers.
+	dyn *dynAuth
 }
 
 // nasState is what the server keeps per NAS, resolved once.
 type nasState struct {
 	nas    *session.NAS
 	secret []byte
+	hashes *hashPool // of secret
 	m      nasMetrics
+}
+
+// verifyMessageAuthenticator is verifyMessageAuthenticator with the NAS's
+// secret and pooled HMAC.
+func (ns *nasState) verifyMessageAuthenticator(pkt []byte) (present, ok bool) {
+	h := ns.hashes.get()
+	defer ns.hashes.put(h)
+	return verifyMessageAuthenticatorWith(pkt, ns.secret, h)
+}
+
+// isAuthenticRequest reports whether the Request Authenticator of an
+// Accounting-Request from the NAS is right.
+func (ns *nasState) isAuthenticRequest(pkt []byte) bool {
+	h := ns.hashes.get()
+	defer ns.hashes.put(h)
+	return isAuthenticRequest(pkt, ns.secret, h)
 }
 
 // New returns a server for the NASes in nases, deciding with store. It
@@ -196,14 +219,23 @@ func New(cfg Config, nases *session.NASTable, store Store, logger *slog.Logger, 
 			return &b
 		}},
 	}
+	if s.dyn, err = newDynAuth(reg); err != nil {
+		return nil, err
+	}
 	// ByAddr hands out pointers into the table, which never changes, so
 	// they serve as keys.
+	s.hashes = make(map[string]*hashPool)
 	for _, n := range nases.All() {
 		p, ok := nases.ByName(n.Name)
 		if !ok {
 			return nil, fmt.Errorf("radius: new server: NAS %q vanished from its table", n.Name)
 		}
-		s.nas[p] = &nasState{nas: p, secret: []byte(p.Secret), m: m.forNAS(p.Name)}
+		hp := s.hashes[p.Secret]
+		if hp == nil {
+			hp = newHashPool([]byte(p.Secret))
+			s.hashes[p.Secret] = hp
+		}
+		s.nas[p] = &nasState{nas: p, secret: []byte(p.Secret), hashes: hp, m: m.forNAS(p.Name)}
 	}
 	return s, nil
 }
@@ -345,6 +377,9 @@ func (s *Server) Serve(ctx context.Context, auth, acct net.PacketConn) error {
 	for range s.cfg.Workers {
 		workers.Go(func() { s.work(ctx, hctx, jobs) })
 	}
+	// Quota enforcement (enforce.go) stops with the readers, finishing what
+	// it has begun.
+	workers.Go(func() { s.runEnforcer(ctx) })
 	readers.Wait()
 	close(jobs)
 	workers.Wait()
@@ -486,7 +521,7 @@ func (s *Server) handlePacket(ctx context.Context, p port, src netip.AddrPort, b
 // setting, as RFC 5997 §3 demands.
 func (s *Server) handleStatus(ctx context.Context, ns *nasState, p port, src netip.AddrPort, b []byte, req *radius.Packet) []byte {
 	start := time.Now()
-	switch present, ok := verifyMessageAuthenticator(b, ns.secret); {
+	switch present, ok := ns.verifyMessageAuthenticator(b); {
 	case !present:
 		s.drop(ctx, dropNoMessageAuthenticator, src, ns)
 		return nil
@@ -517,7 +552,13 @@ func (s *Server) encode(req *radius.Packet, code radius.Code, attrs radius.Attri
 		}
 	}
 	reply := radius.Packet{Code: code, Identifier: req.Identifier, Secret: req.Secret, Attributes: attrs}
-	return encodeReply(&reply, req)
+	hp := s.hashes[string(req.Secret)]
+	if hp == nil {
+		return encodeReply(&reply, req)
+	}
+	h := hp.get()
+	defer hp.put(h)
+	return encodeReplyWith(&reply, req, h)
 }
 
 // drop counts a packet that gets no reply and logs it at debug level: drops

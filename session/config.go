@@ -6,27 +6,11 @@ import (
 	"time"
 )
 
-// Policy is what a device may use: the limits put into every Access-Accept.
-type Policy struct {
-	// DataPerDay is the data a device may transfer (both directions
-	// together) per day, local time. 0 means unlimited.
-	DataPerDay ByteSize `yaml:"data_per_day"`
-	// SessionTimeout ends a session after this long (Session-Timeout).
-	SessionTimeout time.Duration `yaml:"session_timeout"`
-	// IdleTimeout ends a session after this long without traffic.
-	IdleTimeout time.Duration `yaml:"idle_timeout"`
-	// InterimInterval is how often the NAS sends Interim-Updates.
-	InterimInterval time.Duration `yaml:"interim_interval"`
-	// BandwidthDown and BandwidthUp limit the device's rate, seen from the
-	// device: down is what it receives. 0 means unlimited.
-	BandwidthDown BitRate `yaml:"bandwidth_down"`
-	BandwidthUp   BitRate `yaml:"bandwidth_up"`
-}
-
 // Config is the domain's part of the config file.
 type Config struct {
-	// MACHashKey keys the pseudonyms that stand for MACs in Redis and logs.
-	// At least 16 bytes; keep it secret and stable.
+	// MACHashKey keys the pseudonyms that stand for MACs (and client IP
+	// addresses) in Redis and logs. At least 16 bytes; keep it secret and
+	// stable.
 	MACHashKey string `yaml:"mac_hash_key"`
 	// TermsVersion is the version of the terms of use; a remembered device
 	// that accepted another version sees the terms again.
@@ -37,14 +21,23 @@ type Config struct {
 	// GrantTTL is how long the credentials handed to the NAS stay valid.
 	// Default 15m.
 	GrantTTL time.Duration `yaml:"grant_ttl"`
-	// Retention is how long usage history and closed sessions are kept.
-	// Default 7 days.
+	// Retention is how long usage history and closed sessions are kept
+	// after their window or session ended. Default 7 days.
 	Retention time.Duration `yaml:"retention"`
-	// TimeZone is where a day starts and ends. Default Europe/Berlin.
+	// TimeZone is where days, weeks and months start and end. Default
+	// Europe/Berlin.
 	TimeZone string `yaml:"time_zone"`
-	// Policy is the limits every device gets; the config file has it at the
-	// top level, beside devices.
+
+	// Policy is the default policy: it applies wherever none of Policies
+	// matches. The config file has it at the top level as "policy".
 	Policy Policy `yaml:"-"`
+	// Policies are chosen by NAS, SSID and location group, the first that
+	// matches; the config file has them at the top level as "policies".
+	Policies []Policy `yaml:"-"`
+	// NASGroups maps the name of every NAS to its location group (see
+	// NASGroups), for policies that match on groups. When it is nil, the
+	// NAS and group names in policies are not checked.
+	NASGroups map[string]string `yaml:"-"`
 }
 
 // Defaults for the optional settings.
@@ -70,9 +63,15 @@ func (c Config) withDefaults() Config {
 	if c.TimeZone == "" {
 		c.TimeZone = DefaultTimeZone
 	}
-	if c.Policy.InterimInterval == 0 {
-		c.Policy.InterimInterval = DefaultInterimInterval
+	c.Policy = c.Policy.withDefaults()
+	if c.Policy.Name == "" {
+		c.Policy.Name = DefaultPolicyName
 	}
+	ps := make([]Policy, len(c.Policies))
+	for i, p := range c.Policies {
+		ps[i] = p.withDefaults()
+	}
+	c.Policies = ps
 	return c
 }
 
@@ -94,23 +93,11 @@ func (c Config) Validate() error {
 		add("devices.grant_ttl %v is below 30s", c.GrantTTL)
 	}
 	if c.Retention < 24*time.Hour {
-		add("devices.retention %v is below 24h (a day's usage must outlive the day)", c.Retention)
+		add("devices.retention %v is below 24h", c.Retention)
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		add("devices.time_zone %q: %v", c.TimeZone, err)
 	}
-	p := c.Policy
-	if p.DataPerDay < 0 {
-		add("policy.data_per_day must not be negative")
-	}
-	if p.SessionTimeout < 0 || p.IdleTimeout < 0 {
-		add("policy timeouts must not be negative")
-	}
-	if p.InterimInterval < time.Minute {
-		add("policy.interim_interval %v is below 1m", p.InterimInterval)
-	}
-	if p.BandwidthDown < 0 || p.BandwidthUp < 0 {
-		add("policy bandwidths must not be negative")
-	}
+	errs = append(errs, validatePolicies(c.Policy, c.Policies, c.NASGroups)...)
 	return errors.Join(errs...)
 }

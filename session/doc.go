@@ -1,7 +1,16 @@
 // Package session is the domain of hotspot: devices (by MAC), the NASes
 // that may talk to us, the policy that limits a device, the grants the
 // portal hands out, the sessions the NASes account for, and the per-device
-// daily usage ledger, all kept in Redis.
+// usage ledger per day, week or month, all kept in Redis.
+//
+// Policies (policy.go) say what a device may use where: an allowance of data
+// and online time per window, and what happens when the data is used up
+// (throttle or disconnect). The ledger counts every session of a device on
+// every NAS; Account reports when a device has passed an allowance and one
+// of its sessions has not been acted on yet, and ClaimEnforcement and
+// FinishEnforcement hand those sessions out to the RADIUS server's CoA
+// client one at a time, across instances. DeviceStatus and
+// DeviceStatusByIP tell the portal and the RFC 8908 API what is left.
 //
 // The RADIUS server (package radius) and the captive portal (package
 // portal) never import each other; they meet here. This package owns the

@@ -6,6 +6,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
+	"net/netip"
+	"sync"
 )
 
 // MAC is a 48-bit IEEE 802 hardware address, the identity of a device.
@@ -97,6 +100,10 @@ func (m MAC) IsZero() bool { return m == MAC{} }
 // logs hold a device's clear MAC.
 type MACHasher struct {
 	key []byte
+	// macs are HMAC-SHA256s keyed with key, for reuse: every RADIUS
+	// request hashes a MAC, and a reused HMAC skips the key schedule (two
+	// SHA-256 blocks) and the allocations of a new one.
+	macs sync.Pool
 }
 
 // ErrShortKey is returned for a MAC hash key below 16 bytes.
@@ -107,14 +114,34 @@ func NewMACHasher(key []byte) (*MACHasher, error) {
 	if len(key) < 16 {
 		return nil, ErrShortKey
 	}
-	return &MACHasher{key: append([]byte(nil), key...)}, nil
+	h := &MACHasher{key: append([]byte(nil), key...)}
+	h.macs.New = func() any { return hmac.New(sha256.New, h.key) }
+	return h, nil
+}
+
+// sum returns the first 16 bytes of the HMAC of the parts, base64url.
+func (h *MACHasher) sum(parts ...[]byte) string {
+	mac := h.macs.Get().(hash.Hash)
+	mac.Reset()
+	for _, p := range parts {
+		mac.Write(p)
+	}
+	var sum [sha256.Size]byte
+	mac.Sum(sum[:0])
+	h.macs.Put(mac)
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
 // Hash returns the pseudonym of m: 16 bytes of HMAC-SHA256, base64url. The
 // same MAC always gives the same pseudonym under the same key.
 func (h *MACHasher) Hash(m MAC) string {
-	mac := hmac.New(sha256.New, h.key)
-	mac.Write(m[:])
-	var sum [sha256.Size]byte
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(sum[:0])[:16])
+	return h.sum(m[:])
+}
+
+// HashAddr returns the pseudonym of a client IP address, for the keys of
+// the client-address index: like Hash, and never equal to the pseudonym
+// of a MAC.
+func (h *MACHasher) HashAddr(ip netip.Addr) string {
+	b, _ := ip.Unmap().MarshalBinary()
+	return h.sum([]byte("addr:"), b)
 }

@@ -54,6 +54,9 @@ type NAS struct {
 	UAMSecret string `yaml:"uamsecret"`
 	// Login is how the portal sends credentials back: chap (default) or pap.
 	Login LoginMethod `yaml:"login"`
+	// Group is the location group the NAS belongs to (a square, the
+	// libraries, the trams); policies can be chosen by it.
+	Group string `yaml:"group"`
 }
 
 // RequiresMessageAuthenticator reports whether Access-Requests from n must
@@ -129,6 +132,9 @@ func NewNASTable(list []NAS) (*NASTable, error) {
 		case LoginCHAP, LoginPAP:
 		default:
 			fail(i, "login %q is not one of chap, pap", n.Login)
+		}
+		if n.Group != "" && !validName(n.Group) {
+			fail(i, "group %q: use at most 64 letters, digits, '-', '_' and '.'", n.Group)
 		}
 		if n.Kind == KindCoovaChilli && n.UAMSecret == "" {
 			fail(i, "uamsecret is required for kind coovachilli (it signs the portal redirect)")

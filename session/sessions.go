@@ -36,6 +36,14 @@ type Session struct {
 	InputOctets   uint64
 	OutputOctets  uint64
 	SessionTime   uint32
+	// Enforced is what the session's NAS acknowledged for its device's
+	// quota: "" (nothing), "throttle" or "disconnect".
+	Enforced Action
+	// DynAuth is the outcome of the last CoA- or Disconnect-Request sent
+	// for the session's quota ("ack throttle", "nak 503", "no answer"),
+	// at DynAuthAt; empty when none was sent.
+	DynAuth   string
+	DynAuthAt time.Time
 }
 
 // sessionID turns a session key into the ID shown to admins.
@@ -71,6 +79,13 @@ func parseSession(key string, h map[string]string) Session {
 		Username: h["user"], AP: h["ap"], SSID: h["ssid"], IP: h["ip"],
 		Active: h["state"] == "active", StartedAt: unix("started"), UpdatedAt: unix("updated"),
 		InputOctets: num("in"), OutputOctets: num("out"), SessionTime: uint32(num("time")),
+		DynAuth: h["dyn"], DynAuthAt: unix("dynat"),
+	}
+	switch h["enf"] {
+	case "1":
+		s.Enforced = ActionThrottle
+	case "2":
+		s.Enforced = ActionDisconnect
 	}
 	if m, err := ParseMAC(h["mac"]); err == nil {
 		s.MAC = m

@@ -3,7 +3,14 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Where is what chooses a device's policy: the NAS it is on and the SSID.
@@ -38,10 +45,208 @@ type DeviceStatus struct {
 	Action string
 	// Sessions are the device's open sessions.
 	Sessions []Session
+
+	// Window is the policy's window: "day", "week" or "month".
+	Window Window
+	// WindowStart is when the current window began.
+	WindowStart time.Time
+	// Throttled is true when the data is used up and the policy throttles:
+	// the device is online at BandwidthDown and BandwidthUp.
+	Throttled bool
+	// BandwidthDown and BandwidthUp are the device's rates now (the
+	// throttled ones when Throttled), seen from the device; 0 is unlimited.
+	BandwidthDown, BandwidthUp BitRate
+	// SessionTimeout is the policy's longest session; 0 means none.
+	SessionTimeout time.Duration
+	// At is when the status was read.
+	At time.Time
+}
+
+// SessionEnd returns when sess, one of the device's sessions, ends at the
+// latest, going by what the Access-Accept said: the policy's
+// Session-Timeout after the session began, the online time left, the end
+// of the window when the policy has an allowance. It is zero when nothing
+// ends the session.
+func (d DeviceStatus) SessionEnd(sess Session) time.Time {
+	var end time.Time
+	earlier := func(t time.Time) {
+		if end.IsZero() || t.Before(end) {
+			end = t
+		}
+	}
+	if d.SessionTimeout > 0 && !sess.StartedAt.IsZero() {
+		earlier(sess.StartedAt.Add(d.SessionTimeout))
+	}
+	if d.TimeRemaining >= 0 {
+		earlier(d.At.Add(d.TimeRemaining))
+	}
+	if d.DataLimit > 0 || d.TimeLimit > 0 {
+		earlier(d.WindowEnd)
+	}
+	return end
 }
 
 // DeviceStatus returns the status of the device mac under the policy
-// chosen by where.
+// chosen by where, in one round trip.
 func (s *Store) DeviceStatus(ctx context.Context, mac MAC, where Where) (DeviceStatus, error) {
-	return DeviceStatus{}, errors.New("session: DeviceStatus: not implemented yet")
+	if mac.IsZero() {
+		return DeviceStatus{}, errors.New("session: device status: MAC is required")
+	}
+	now := s.now()
+	dev, err := s.readDevice(ctx, s.deviceTag(mac), now)
+	if err != nil {
+		return DeviceStatus{}, err
+	}
+	return s.status(dev, s.PolicyFor(where), now), nil
+}
+
+// DeviceStatusByIP returns the status of the device that holds the client
+// address ip in an open session, and that session, as the NAS reported it
+// in accounting (Framed-IP-Address). nas, when not empty, names the NAS the
+// client is behind; without it the address must be held on one NAS only,
+// since NASes may hand out the same private addresses. The policy is the
+// session's. ErrNotFound means no open session holds the address.
+func (s *Store) DeviceStatusByIP(ctx context.Context, nas string, ip netip.Addr) (DeviceStatus, Session, error) {
+	if !ip.IsValid() {
+		return DeviceStatus{}, Session{}, ErrNotFound
+	}
+	now := s.now()
+	entries, err := s.rdb.HGetAll(ctx, s.ipKey(ip)).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return DeviceStatus{}, Session{}, unavailable("find client address", err)
+	}
+	var sk string
+	for n, v := range entries {
+		exp, key, ok := strings.Cut(v, " ")
+		until, err := strconv.ParseInt(exp, 10, 64)
+		if !ok || err != nil || until <= now.Unix() || (nas != "" && n != nas) {
+			continue
+		}
+		if sk != "" {
+			return DeviceStatus{}, Session{}, ErrNotFound // ambiguous
+		}
+		sk = key
+	}
+	d := tagOf(sk)
+	if d == "" {
+		return DeviceStatus{}, Session{}, ErrNotFound
+	}
+	dev, err := s.readDevice(ctx, d, now)
+	if err != nil {
+		return DeviceStatus{}, Session{}, err
+	}
+	i := slices.IndexFunc(dev.open, func(o openSession) bool { return o.key == sk })
+	if i < 0 {
+		return DeviceStatus{}, Session{}, ErrNotFound
+	}
+	sess := parseSession(sk, dev.open[i].h)
+	if !sess.Active {
+		return DeviceStatus{}, Session{}, ErrNotFound
+	}
+	return s.status(dev, s.PolicyFor(Where{NAS: sess.NAS, SSID: sess.SSID}), now), sess, nil
+}
+
+// status computes a device's status under pol from what readDevice read.
+func (s *Store) status(dev device, pol Policy, now time.Time) DeviceStatus {
+	start, end := windowSpan(pol.Window, now, s.loc)
+	u := dev.use[pol.Window]
+	st := DeviceStatus{
+		Remembered: dev.terms == s.cfg.TermsVersion && dev.until.After(now),
+		Policy:     pol.Name, Window: pol.Window, WindowStart: start, WindowEnd: end,
+		DataUsed: u.in + u.out, DataLimit: int64(pol.Data), DataRemaining: -1,
+		TimeUsed: u.online, TimeLimit: pol.OnlineTime, TimeRemaining: -1,
+		Action:        string(pol.OverQuota),
+		BandwidthDown: pol.BandwidthDown, BandwidthUp: pol.BandwidthUp,
+		SessionTimeout: pol.SessionTimeout,
+		At:             now,
+	}
+	if st.Remembered {
+		st.RememberedUntil = dev.until
+	}
+	if pol.Data > 0 {
+		st.DataRemaining = max(int64(pol.Data)-st.DataUsed, 0)
+	}
+	if pol.OnlineTime > 0 {
+		st.TimeRemaining = max(pol.OnlineTime-st.TimeUsed, 0)
+	}
+	lvl, reason := pol.level(st.DataUsed, st.TimeUsed)
+	st.QuotaExceeded = lvl > levelNone || (pol.Data > 0 && st.DataRemaining == 0)
+	if lvl == levelThrottle && reason == "data" {
+		st.Throttled = true
+		st.BandwidthDown, st.BandwidthUp = pol.throttledRates()
+	}
+	for _, o := range dev.open {
+		if sess := parseSession(o.key, o.h); sess.Active {
+			st.Sessions = append(st.Sessions, sess)
+		}
+	}
+	slices.SortFunc(st.Sessions, func(a, b Session) int { return a.StartedAt.Compare(b.StartedAt) })
+	return st
+}
+
+// device is what deviceScript reads of one device.
+type device struct {
+	terms string
+	until time.Time
+	use   map[Window]windowUse
+	open  []openSession
+}
+
+type windowUse struct {
+	in, out int64
+	online  time.Duration
+}
+
+type openSession struct {
+	key string
+	h   map[string]string
+}
+
+// readDevice reads the device d in one round trip.
+func (s *Store) readDevice(ctx context.Context, d string, now time.Time) (device, error) {
+	keys := []string{rememberKey(d), openKey(d)}
+	for _, w := range s.windows {
+		keys = append(keys, s.ledgerOf(d, w, now).key)
+	}
+	raw, err := s.device.Run(ctx, s.rdb, keys).Slice()
+	if err != nil {
+		return device{}, unavailable("read device", err)
+	}
+	bad := func() (device, error) {
+		return device{}, fmt.Errorf("session: read device: unexpected script result")
+	}
+	if len(raw) < 3 || len(raw)%2 != 1 {
+		return bad()
+	}
+	dev := device{use: make(map[Window]windowUse, len(s.windows))}
+	dev.terms, _ = raw[0].(string)
+	if u, _ := raw[1].(string); u != "" {
+		if n, err := strconv.ParseInt(u, 10, 64); err == nil {
+			dev.until = time.Unix(n, 0)
+		}
+	}
+	use, ok := raw[2].([]any)
+	if !ok || len(use) != 3*len(s.windows) {
+		return bad()
+	}
+	num := func(v any) int64 {
+		str, _ := v.(string)
+		n, _ := strconv.ParseInt(str, 10, 64)
+		return n
+	}
+	for i, w := range s.windows {
+		dev.use[w] = windowUse{in: num(use[3*i]), out: num(use[3*i+1]), online: time.Duration(num(use[3*i+2])) * time.Second}
+	}
+	for i := 3; i+1 < len(raw); i += 2 {
+		key, _ := raw[i].(string)
+		flat, _ := raw[i+1].([]any)
+		h := make(map[string]string, len(flat)/2)
+		for j := 0; j+1 < len(flat); j += 2 {
+			k, _ := flat[j].(string)
+			v, _ := flat[j+1].(string)
+			h[k] = v
+		}
+		dev.open = append(dev.open, openSession{key: key, h: h})
+	}
+	return dev, nil
 }

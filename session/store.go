@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -20,14 +21,29 @@ var ErrUnavailable = errors.New("session: store unavailable")
 // Redis. All keys of one device carry the hash tag {d:<pseudonym>}, so each
 // RADIUS request is one script on one slot, also on Redis Cluster.
 type Store struct {
-	rdb   redis.UniversalClient
-	cfg   Config
-	loc   *time.Location
-	hash  *MACHasher
-	now   func() time.Time
-	auth  *redis.Script
-	acct  *redis.Script
-	close *redis.Script
+	rdb  redis.UniversalClient
+	cfg  Config
+	loc  *time.Location
+	hash *MACHasher
+	now  func() time.Time
+	// windows are the windows the policies count in; every accounting
+	// record is added to the ledger of each.
+	windows []Window
+	// batched is rdb's autopipeliner where it has one (else rdb): the
+	// Access-Request script of every RADIUS worker goes through it, so
+	// that requests handled at the same time share one write and one
+	// read with Redis instead of a round trip each, which halves the
+	// Redis CPU and the client's syscalls per request under load and
+	// adds no wait to a lone request.
+	batched redis.Scripter
+
+	auth, acct, device, claim, finish, close, ip *redis.Script
+}
+
+// autoPipeliner is a go-redis client that can batch the commands of
+// concurrent callers into pipelines (*redis.Client, *redis.ClusterClient).
+type autoPipeliner interface {
+	AutoPipeline() (*redis.AutoPipeliner, error)
 }
 
 // NewStore returns a Store on rdb. now is the clock; nil means time.Now.
@@ -48,11 +64,23 @@ func NewStore(rdb redis.UniversalClient, cfg Config, now func() time.Time) (*Sto
 	if now == nil {
 		now = time.Now
 	}
+	// The autopipeliner is closed with the client.
+	var batched redis.Scripter = rdb
+	if c, ok := rdb.(autoPipeliner); ok {
+		if ap, err := c.AutoPipeline(); err == nil {
+			batched = ap
+		}
+	}
 	return &Store{
-		rdb: rdb, cfg: cfg, loc: loc, hash: h, now: now,
-		auth:  redis.NewScript(authScript),
-		acct:  redis.NewScript(acctScript),
-		close: redis.NewScript(closeScript),
+		rdb: rdb, cfg: cfg, loc: loc, hash: h, now: now, batched: batched,
+		windows: windowsInUse(cfg.Policy, cfg.Policies),
+		auth:    redis.NewScript(authScript),
+		acct:    redis.NewScript(acctScript),
+		device:  redis.NewScript(deviceScript),
+		claim:   redis.NewScript(claimScript),
+		finish:  redis.NewScript(finishScript),
+		close:   redis.NewScript(closeScript),
+		ip:      redis.NewScript(ipScript),
 	}, nil
 }
 
@@ -65,7 +93,7 @@ func (s *Store) MACHash(m MAC) string { return s.hash.Hash(m) }
 // Preload loads the Lua scripts into Redis so the hot path can use
 // EVALSHA from the first request. It also checks that Redis answers.
 func (s *Store) Preload(ctx context.Context) error {
-	for _, sc := range []*redis.Script{s.auth, s.acct, s.close} {
+	for _, sc := range []*redis.Script{s.auth, s.acct, s.device, s.claim, s.finish, s.close, s.ip} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return unavailable("load script", err)
 		}
@@ -93,6 +121,19 @@ func useKey(d, window string) string             { return d + ":use:" + window }
 func openKey(d string) string                    { return d + ":open" }
 func sessionKey(d, nas, sessionID string) string { return d + ":s:" + nas + ":" + sessionID }
 func nasOpenKey(nas string) string               { return "nas:{" + nas + "}:open" }
+func seenKey(d string) string                    { return d + ":seen" }
+
+// ipKey is the client-address index of ip: which session holds the
+// address on each NAS. It is named by a keyed hash, like a device.
+func (s *Store) ipKey(ip netip.Addr) string { return "ip:{" + s.hash.HashAddr(ip) + "}" }
+
+// tagOf returns the device tag of a device's key.
+func tagOf(key string) string {
+	if i := strings.IndexByte(key, '}'); i > 0 && strings.HasPrefix(key, "{d:") {
+		return key[:i+1]
+	}
+	return ""
+}
 
 // Index keys of the admin views (sorted sets of session keys by last
 // update). Each is its own slot; they are never the source of truth.
@@ -109,14 +150,35 @@ func (s *Store) sessionIndexes(nas, ap string) []string {
 	return idx
 }
 
-// window returns the name of the day that t falls in, in the store's zone.
-func (s *Store) window(t time.Time) string { return t.In(s.loc).Format("20060102") }
-
 // windowEnd returns when the day that t falls in ends.
 func (s *Store) windowEnd(t time.Time) time.Time {
-	l := t.In(s.loc)
-	return time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, s.loc)
+	_, end := windowSpan(WindowDay, t, s.loc)
+	return end
 }
+
+// ledger is one window's key and how long it is kept.
+type ledger struct {
+	key        string
+	start, end time.Time
+	ttl        time.Duration
+}
+
+// ledgerOf returns the ledger of device d in the window of kind w that now
+// falls in. It is kept for the retention period after the window ends.
+func (s *Store) ledgerOf(d string, w Window, now time.Time) ledger {
+	start, end := windowSpan(w, now, s.loc)
+	return ledger{key: useKey(d, windowID(w, start)), start: start, end: end, ttl: end.Sub(now) + s.cfg.Retention}
+}
+
+// liveTTL is how long an open session of a policy lives without a record
+// from its NAS: three interims and a minute.
+func liveTTL(p Policy) time.Duration { return 3*p.InterimInterval + time.Minute }
+
+// keepTTL is how long closed sessions and what was counted of open ones
+// are kept.
+func (s *Store) keepTTL() time.Duration { return s.cfg.Retention + 24*time.Hour }
+
+func secs(d time.Duration) int64 { return int64((d + time.Second - 1) / time.Second) }
 
 // Grant is a set of credentials the portal hands to the NAS for one device.
 type Grant struct {
@@ -192,6 +254,9 @@ type AuthRequest struct {
 	NAS string
 	// MAC is the device, from Calling-Station-Id.
 	MAC MAC
+	// SSID and AP are where the device is, from Called-Station-Id; the
+	// SSID chooses the policy with the NAS.
+	SSID, AP string
 	// Username is the grant's username; ignored for MAC authentication.
 	Username string
 	// MACAuth marks a MAC-authentication request (User-Name is the MAC).
@@ -211,18 +276,26 @@ const (
 	RejectPassword   RejectReason = "wrong password"
 	RejectOtherNAS   RejectReason = "credentials were issued for another NAS"
 	RejectNotKnown   RejectReason = "device has not accepted the terms of use"
-	RejectQuotaSpent RejectReason = "daily data allowance used up"
+	RejectQuotaSpent RejectReason = "data allowance used up"
+	RejectTimeSpent  RejectReason = "online time allowance used up"
 )
 
 // Decision is the answer to an Access-Request.
 type Decision struct {
 	Reason RejectReason // RejectNone when accepted
+	// Policy is the policy that applies, with the throttled rates as its
+	// bandwidths when Throttled.
 	Policy Policy
-	// Remaining is the data left in the current day; -1 when unlimited.
+	// Remaining is the data left in the current window; -1 when unlimited,
+	// also for a throttled device, whose data is no longer counted down.
 	Remaining int64
-	// SessionTimeout is the policy's, capped at the end of the day when the
-	// device has a daily quota, so the next day's NAS login starts afresh.
+	// SessionTimeout is the policy's, capped by the online time left and,
+	// when the policy has an allowance, by the end of the window, so that
+	// the next window's login starts afresh.
 	SessionTimeout time.Duration
+	// Throttled is true when the device has used up its data and the
+	// policy throttles: it is accepted at the throttled rates.
+	Throttled bool
 }
 
 // Accepted reports whether the request is accepted.
@@ -232,20 +305,22 @@ func (d Decision) Accepted() bool { return d.Reason == RejectNone }
 // error means the store could not be asked; the caller must not answer.
 func (s *Store) Authorize(ctx context.Context, r AuthRequest) (Decision, error) {
 	now := s.now()
+	pol := s.PolicyFor(Where{NAS: r.NAS, SSID: r.SSID})
 	d := s.deviceTag(r.MAC)
 	mode, gk := "mac", rememberKey(d)
 	if !r.MACAuth {
 		mode, gk = "grant", grantKey(d, r.Username)
 	}
-	res, err := s.auth.Run(ctx, s.rdb, []string{gk, rememberKey(d), useKey(d, s.window(now))}, mode).StringSlice()
+	lg := s.ledgerOf(d, pol.Window, now)
+	res, err := s.auth.Run(ctx, s.batched, []string{gk, rememberKey(d), lg.key}, mode).StringSlice()
 	if err != nil {
 		return Decision{}, unavailable("authorize", err)
 	}
-	if len(res) != 5 {
+	if len(res) != 6 {
 		return Decision{}, fmt.Errorf("session: authorize: script returned %d values", len(res))
 	}
 	pw, nas, terms := res[0], res[1], res[2]
-	dec := Decision{Policy: s.cfg.Policy, Remaining: -1, SessionTimeout: s.cfg.Policy.SessionTimeout}
+	dec := Decision{Policy: pol, Remaining: -1, SessionTimeout: pol.SessionTimeout}
 	switch {
 	case r.MACAuth && terms != s.cfg.TermsVersion:
 		dec.Reason = RejectNotKnown
@@ -260,19 +335,39 @@ func (s *Store) Authorize(ctx context.Context, r AuthRequest) (Decision, error) 
 		dec.Reason = RejectPassword
 		return dec, nil
 	}
-	if limit := int64(s.cfg.Policy.DataPerDay); limit > 0 {
-		in, _ := strconv.ParseInt(res[3], 10, 64)
-		out, _ := strconv.ParseInt(res[4], 10, 64)
-		dec.Remaining = max(limit-in-out, 0)
-		if dec.Remaining == 0 {
-			dec.Reason = RejectQuotaSpent
-			return dec, nil
-		}
-		untilMidnight := s.windowEnd(now).Sub(now).Truncate(time.Second) + time.Second
-		if dec.SessionTimeout == 0 || untilMidnight < dec.SessionTimeout {
-			dec.SessionTimeout = untilMidnight
+	if !pol.limited() {
+		return dec, nil
+	}
+	in, _ := strconv.ParseInt(res[3], 10, 64)
+	out, _ := strconv.ParseInt(res[4], 10, 64)
+	online, _ := strconv.ParseInt(res[5], 10, 64)
+	capAt := func(d time.Duration) {
+		if dec.SessionTimeout == 0 || d < dec.SessionTimeout {
+			dec.SessionTimeout = d
 		}
 	}
+	if pol.OnlineTime > 0 {
+		left := pol.OnlineTime - time.Duration(online)*time.Second
+		if left <= 0 {
+			dec.Reason = RejectTimeSpent
+			return dec, nil
+		}
+		capAt(left)
+	}
+	if limit := int64(pol.Data); limit > 0 {
+		dec.Remaining = max(limit-in-out, 0)
+		if dec.Remaining == 0 {
+			if pol.OverQuota != ActionThrottle {
+				dec.Reason = RejectQuotaSpent
+				return dec, nil
+			}
+			dec.Throttled, dec.Remaining = true, -1
+			dec.Policy.BandwidthDown, dec.Policy.BandwidthUp = pol.throttledRates()
+		}
+	}
+	// One second past the end, so that the session's last interim falls
+	// into the next window rather than just before it.
+	capAt(lg.end.Sub(now).Truncate(time.Second) + time.Second)
 	return dec, nil
 }
 
@@ -304,14 +399,30 @@ type AcctRecord struct {
 	// device sent.
 	InputOctets  uint64
 	OutputOctets uint64
-	SessionTime  uint32
+	// SessionTime is the session's cumulative online time in seconds.
+	SessionTime uint32
+	// Throttled is true when the session was accepted at the throttled
+	// rate (the NAS echoes the accept's Class), so it needs no CoA for it.
+	Throttled bool
 }
 
-// Usage is a device's use of the current day after an accounting update.
+// Usage is a device's use of the current window of its policy, after an
+// accounting update.
 type Usage struct {
+	// Input and Output are the window's data so far, from the NAS's view.
 	Input, Output int64
-	// Limit is the policy's daily limit; 0 means unlimited.
+	// Limit is the policy's data allowance; 0 means unlimited.
 	Limit int64
+	// Online is the window's online time so far.
+	Online time.Duration
+	// OnlineLimit is the policy's online-time allowance; 0 means unlimited.
+	OnlineLimit time.Duration
+	// Policy is the name of the policy that applies to the session.
+	Policy string
+	// Enforce is true when the device has passed an allowance and one of
+	// its open sessions has not been throttled or disconnected for it yet:
+	// the caller should have the device enforced (see ClaimEnforcement).
+	Enforce bool
 }
 
 // Total is input plus output.
@@ -319,8 +430,8 @@ func (u Usage) Total() int64 { return u.Input + u.Output }
 
 // Account stores an accounting record in one round trip: the session's
 // totals rise to the new maximum and only the increase is added to the
-// device's day, so retransmits, duplicates and out-of-order interims never
-// count twice.
+// device's ledgers, so retransmits, duplicates and out-of-order interims
+// never count twice, not even after the session expired while silent.
 func (s *Store) Account(ctx context.Context, r AcctRecord) (Usage, error) {
 	if r.MAC.IsZero() || r.SessionID == "" || r.NAS == "" {
 		return Usage{}, errors.New("session: account: MAC, session ID and NAS are required")
@@ -335,7 +446,8 @@ func (s *Store) Account(ctx context.Context, r AcctRecord) (Usage, error) {
 	}
 	u, err := s.account(ctx, r)
 	if isNoScript(err) {
-		// The scripts were flushed (Redis restarted): load them, retry once.
+		// The scripts were flushed (Redis restarted): load them, retry
+		// once. Running the record twice changes nothing.
 		if err = s.Preload(ctx); err == nil {
 			u, err = s.account(ctx, r)
 		}
@@ -348,15 +460,30 @@ func (s *Store) Account(ctx context.Context, r AcctRecord) (Usage, error) {
 
 func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	now := s.now()
+	pol := s.PolicyFor(Where{NAS: r.NAS, SSID: r.SSID})
 	d := s.deviceTag(r.MAC)
 	sk := sessionKey(d, r.NAS, r.SessionID)
-	live := 3*s.cfg.Policy.InterimInterval + time.Minute
+	live := liveTTL(pol)
+	keys := []string{sk, openKey(d), seenKey(d)}
+	throttled := ""
+	if r.Throttled {
+		throttled = "1"
+	}
+	args := []any{string(r.Status), r.InputOctets, r.OutputOctets, r.SessionTime, now.Unix(),
+		secs(live), secs(s.keepTTL()), r.NAS, r.SessionID, r.MAC.String(), r.AP, r.SSID, r.IP,
+		r.Username, r.NASIP, throttled, secs(s.cfg.Retention)}
+	at := -1 // the position of the policy's window among s.windows
+	for i, w := range s.windows {
+		lg := s.ledgerOf(d, w, now)
+		keys = append(keys, lg.key)
+		args = append(args, secs(lg.ttl))
+		if w == pol.Window {
+			at = i
+		}
+	}
 	var res *redis.Cmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		res = s.acct.EvalSha(ctx, p, []string{sk, useKey(d, s.window(now)), openKey(d)},
-			string(r.Status), r.InputOctets, r.OutputOctets, now.Unix(),
-			int64(live/time.Second), int64((s.cfg.Retention+24*time.Hour)/time.Second),
-			r.NAS, r.SessionID, r.MAC.String(), r.AP, r.SSID, r.IP, r.Username, r.SessionTime, r.NASIP)
+		res = s.acct.EvalSha(ctx, p, keys, args...)
 		// The per-NAS index lets Accounting-On/Off find the NAS's sessions.
 		// It is an index, not the truth: best effort, in the same round trip.
 		if r.Status == AcctStop {
@@ -375,16 +502,33 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 			p.ZRemRangeByScore(ctx, idx, "-inf", "("+oldest)
 			p.Expire(ctx, idx, s.cfg.Retention)
 		}
+		// The client-address index of the RFC 8908 API: which session holds
+		// the device's address on this NAS, for as long as it may live.
+		if ip, err := netip.ParseAddr(r.IP); err == nil {
+			ik := s.ipKey(ip)
+			if r.Status == AcctStop {
+				s.ip.EvalSha(ctx, p, []string{ik}, "del", r.NAS, sk, 0, 0)
+			} else {
+				s.ip.EvalSha(ctx, p, []string{ik}, "set", r.NAS, sk, now.Add(live).Unix(), secs(live))
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return Usage{}, err
 	}
 	vals, err := res.Int64Slice()
-	if err != nil || len(vals) != 2 {
+	if err != nil || len(vals) != 1+3*len(s.windows) || at < 0 {
 		return Usage{}, fmt.Errorf("session: account: script result %v: %v", vals, err)
 	}
-	return Usage{Input: vals[0], Output: vals[1], Limit: int64(s.cfg.Policy.DataPerDay)}, nil
+	w := vals[1+3*at:]
+	u := Usage{
+		Input: w[0], Output: w[1], Online: time.Duration(w[2]) * time.Second,
+		Limit: int64(pol.Data), OnlineLimit: pol.OnlineTime, Policy: pol.Name,
+	}
+	want, _ := pol.level(u.Total(), u.Online)
+	u.Enforce = want > levelNone && int64(want) > vals[0]
+	return u, nil
 }
 
 func isNoScript(err error) bool {
@@ -401,21 +545,53 @@ func (s *Store) CloseNAS(ctx context.Context, nas string) (int, error) {
 		return 0, unavailable("close NAS sessions", err)
 	}
 	closed := 0
-	now := s.now().Unix()
-	keep := int64((s.cfg.Retention + 24*time.Hour) / time.Second)
 	for _, sk := range keys {
-		d, _, ok := strings.Cut(sk, ":s:")
-		if !ok {
-			continue
-		}
-		n, err := s.close.Run(ctx, s.rdb, []string{sk, openKey(d)}, now, keep).Int()
+		ok, err := s.closeSession(ctx, sk)
 		if err != nil {
-			return closed, unavailable("close session", err)
+			return closed, err
 		}
-		closed += n
+		if ok {
+			closed++
+		}
 		if err := s.rdb.ZRem(ctx, idx, sk).Err(); err != nil {
 			return closed, unavailable("close NAS sessions", err)
 		}
 	}
 	return closed, nil
+}
+
+// CloseLostSession closes the session with the given ID, which its NAS
+// answered a Disconnect- or CoA-Request for with Error-Cause 503
+// (Session-Context-Not-Found): the NAS no longer has it, so no Stop will
+// come. Its counters stay, as for any closed session. Closing a session
+// that is closed already does nothing.
+func (s *Store) CloseLostSession(ctx context.Context, id string) error {
+	sk, err := sessionKeyOf(id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.closeSession(ctx, sk); err != nil {
+		return err
+	}
+	return nil
+}
+
+// closeSession closes the open session sk and drops it from its NAS's
+// index. It reports whether the session was open.
+func (s *Store) closeSession(ctx context.Context, sk string) (bool, error) {
+	d := tagOf(sk)
+	if d == "" {
+		return false, nil
+	}
+	nas, err := s.close.Run(ctx, s.rdb, []string{sk, openKey(d), seenKey(d)}, s.now().Unix(), secs(s.keepTTL())).Text()
+	if err != nil {
+		return false, unavailable("close session", err)
+	}
+	if nas == "" {
+		return false, nil
+	}
+	if err := s.rdb.ZRem(ctx, nasOpenKey(nas), sk).Err(); err != nil {
+		return true, unavailable("close session", err)
+	}
+	return true, nil
 }

@@ -25,7 +25,8 @@ func testConfig() session.Config {
 		MACHashKey:   "test-key-0123456789",
 		TermsVersion: "v1",
 		Policy: session.Policy{
-			DataPerDay:      100 << 20,
+			Data:            100 << 20,
+			OverQuota:       session.ActionDisconnect,
 			SessionTimeout:  time.Hour,
 			IdleTimeout:     10 * time.Minute,
 			InterimInterval: 5 * time.Minute,

@@ -27,6 +27,8 @@ type Config struct {
 	NAS     []session.NAS      `yaml:"nas"`
 	Devices session.Config     `yaml:"devices"`
 	Policy  session.Policy     `yaml:"policy"`
+	// Policies override Policy by NAS, SSID and location group.
+	Policies []session.Policy `yaml:"policies"`
 }
 
 // LogConfig sets up the logger.
@@ -81,11 +83,33 @@ func parseConfig(b []byte, getenv func(string) string) (*Config, error) {
 		cfg.Redis.URL = u
 	}
 	cfg.Devices.Policy = cfg.Policy
+	cfg.Devices.Policies = cfg.Policies
+	cfg.Devices.NASGroups = session.NASGroups(cfg.NAS)
+	errs = append(errs, cfg.loadTerms())
+	cfg.Portal.Retention, cfg.Portal.TimeZone = cfg.Devices.Retention, cfg.Devices.TimeZone
 	errs = append(errs, cfg.validate())
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// loadTerms loads the terms of use once, for the portal, and makes their
+// VERSION file the terms version the session store binds grants and
+// remembered devices to: one source of truth, so a new VERSION is what
+// shows remembered devices the terms again. devices.terms_version is only
+// accepted when it says the same.
+func (c *Config) loadTerms() error {
+	terms, err := portal.LoadTerms(c.Portal.TermsDir)
+	if err != nil {
+		return err
+	}
+	c.Portal.Terms = terms
+	if v := c.Devices.TermsVersion; v != "" && v != terms.Version() {
+		return fmt.Errorf("devices.terms_version %q differs from the terms' VERSION %q; remove devices.terms_version: the terms' VERSION file is the version", v, terms.Version())
+	}
+	c.Devices.TermsVersion = terms.Version()
+	return nil
 }
 
 func (c *Config) validate() error {

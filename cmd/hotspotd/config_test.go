@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func noEnv(string) string { return "" }
@@ -46,7 +47,12 @@ func TestDemoContract(t *testing.T) {
 		{"nas[0].uamsecret", cfg.NAS[0].UAMSecret, "uamsecret"},
 		{"nas[0].networks", cfg.NAS[0].Networks[0].String(), "127.0.0.0/8"},
 		{"nas[0].coa_port", cfg.NAS[0].CoAPort, 3799},
-		{"policy.data_per_day", int64(cfg.Policy.DataPerDay), int64(100 << 20)},
+		{"policy.window", string(cfg.Policy.Window), "day"},
+		{"policy.data", int64(cfg.Policy.Data), int64(100 << 20)},
+		{"policy.over_quota", string(cfg.Policy.OverQuota), "disconnect"},
+		{"policy.online_time", cfg.Policy.OnlineTime, time.Duration(0)},
+		{"policies", len(cfg.Policies), 0},
+		{"devices.time_zone", cfg.Devices.TimeZone, "Europe/Berlin"},
 		{"policy.session_timeout", cfg.Policy.SessionTimeout.Seconds(), 3600.0},
 		{"policy.idle_timeout", cfg.Policy.IdleTimeout.Seconds(), 600.0},
 		{"policy.interim_interval", cfg.Policy.InterimInterval.Seconds(), 300.0},
@@ -91,7 +97,29 @@ func TestInvalidConfigs(t *testing.T) {
 		{"not yaml", "nas: [", []string{"config:"}},
 		{"unknown key", replace("log:", "colour: blue\nlog:"), []string{"colour"}},
 		{"short secret", replace("secret: testing123", "secret: abc"), []string{"secret must be at least 8"}},
-		{"bad unit", replace("data_per_day: 100MiB", "data_per_day: 100"), []string{"unit"}},
+		{"bad unit", replace("data: 100MiB", "data: 100"), []string{"unit"}},
+		{"old policy key", replace("data: 100MiB", "data_per_day: 100MiB"), []string{"data_per_day"}},
+		{"no over_quota", replace("over_quota: disconnect", "over_quota: \"\""), []string{"policy.over_quota is required"}},
+		{"bad over_quota", replace("over_quota: disconnect", "over_quota: slow"), []string{`policy.over_quota "slow"`}},
+		{"throttle without rate", replace("over_quota: disconnect", "over_quota: throttle"), []string{"throttle needs throttle_down or throttle_up"}},
+		{"throttle not slower", replace("over_quota: disconnect", "over_quota: throttle\n  throttle_down: 20Mbit/s"), []string{"throttle_down 20Mbit/s is not below bandwidth_down 10Mbit/s"}},
+		{"throttle rate with disconnect", replace("over_quota: disconnect", "over_quota: disconnect\n  throttle_up: 1Mbit/s"), []string{"need over_quota throttle"}},
+		{"bad window", replace("window: day", "window: fortnight"), []string{`policy.window "fortnight"`}},
+		{"short online time", replace("window: day", "window: day\n  online_time: 30s"), []string{"policy.online_time 30s is below 1m"}},
+		{"default with match", replace("window: day", "window: day\n  match: {nas: [demo]}"), []string{"policy.match"}},
+		{"policies at once", string(demo) + `
+policies:
+  - match: {nas: [nowhere], group: [nogroup], ssid: [Free]}
+    data: 1GiB
+  - name: wide
+    window: week
+  - name: wide
+    match: {ssid: [x]}
+    window: year
+`, []string{"policies[0].name is required", `no NAS is called "nowhere"`, `no NAS is in group "nogroup"`,
+			"policies[0].over_quota is required", "policies[1].match is required", `policies[2].name "wide" is also the name of policies[1]`,
+			`policies[2].window "year"`}},
+		{"bad group", replace("kind: coovachilli", "kind: coovachilli\n    group: \"a b\""), []string{`group "a b"`}},
 		{"bad rate", replace("bandwidth_down: 10Mbit/s", "bandwidth_down: 10MB/s"), []string{"unit"}},
 		{"bad kind", replace("kind: coovachilli", "kind: chilli"), []string{"kind"}},
 		{"bad network", replace("[127.0.0.0/8]", "[127.0.0.300/8]"), []string{"127.0.0.300"}},

@@ -94,6 +94,16 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	redisMetrics, err := session.NewRedisMetrics(reg)
+	if err != nil {
+		return err
+	}
+	rdb.AddHook(redisMetrics)
+	var nasNames []string
+	for _, n := range nases.All() {
+		nasNames = append(nasNames, n.Name)
+	}
+	reg.MustRegister(session.NewActiveSessionsCollector(store, nasNames, 0))
 	rs, err := radius.New(cfg.RADIUS, nases, store, logger, reg)
 	if err != nil {
 		return err
@@ -102,7 +112,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	admin, err := portal.NewAdmin(cfg.Admin, store, reg, logger)
+	admin, err := portal.NewAdmin(cfg.Admin, store, disconnecter{rs}, reg, reg, logger)
 	if err != nil {
 		return err
 	}
@@ -214,4 +224,17 @@ func openRedis(cfg RedisConfig, logger *slog.Logger) (redis.UniversalClient, fun
 	rdb := redis.NewUniversalClient(opts)
 	logger.Info("redis", "url", session.RedactURL(cfg.URL))
 	return rdb, func() { rdb.Close() }, nil
+}
+
+// disconnecter connects the admin API's disconnect to the RADIUS server.
+// The API answers 504 when the NAS did not answer; it tells that case by
+// portal.ErrNoAnswer, as it may not import radius.
+type disconnecter struct{ rs *radius.Server }
+
+func (d disconnecter) Disconnect(ctx context.Context, sess session.Session) (session.DynAuthResult, error) {
+	res, err := d.rs.Disconnect(ctx, sess)
+	if errors.Is(err, radius.ErrNoAnswer) {
+		err = fmt.Errorf("%w: %w", portal.ErrNoAnswer, err)
+	}
+	return res, err
 }

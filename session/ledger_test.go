@@ -1,0 +1,297 @@
+package session_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"hotspot/internal/redistest"
+	"hotspot/session"
+)
+
+const mib = 1 << 20
+
+// macAuth asks for a MAC-authentication login of macA on nas.
+func macAuth(t *testing.T, s *session.Store, nas string) session.Decision {
+	t.Helper()
+	d, err := s.Authorize(context.Background(), session.AuthRequest{NAS: nas, MAC: macA, MACAuth: true})
+	if err != nil {
+		t.Fatalf("Authorize: %v", err)
+	}
+	return d
+}
+
+func mustAccount(t *testing.T, s *session.Store, r session.AcctRecord) session.Usage {
+	t.Helper()
+	u, err := s.Account(context.Background(), r)
+	if err != nil {
+		t.Fatalf("Account(%+v): %v", r, err)
+	}
+	return u
+}
+
+// TestLedgerWindowReset: the day's ledger starts afresh at local midnight,
+// also on the days the clocks change, and a session that runs across
+// midnight counts what it uses after it in the new day.
+func TestLedgerWindowReset(t *testing.T) {
+	at := func(y int, m time.Month, d, h, min, sec int) time.Time {
+		return time.Date(y, m, d, h, min, sec, 0, berlin)
+	}
+	tests := []struct {
+		name string
+		// before and sameDay are in one day; after is in the next.
+		before, sameDay, after time.Time
+		// timeout is the Session-Timeout at before, capped at midnight.
+		timeout time.Duration
+	}{
+		{"ordinary day", at(2026, 11, 26, 0, 30, 0), at(2026, 11, 26, 23, 59, 59), at(2026, 11, 27, 0, 0, 0), 23*time.Hour + 30*time.Minute + time.Second},
+		// 2026-03-29: 02:00 CET → 03:00 CEST, 23 hours.
+		{"spring DST day", at(2026, 3, 29, 1, 0, 0), at(2026, 3, 29, 23, 59, 59), at(2026, 3, 30, 0, 0, 0), 22*time.Hour + time.Second},
+		{"spring DST day after the change", at(2026, 3, 29, 3, 0, 0), at(2026, 3, 29, 23, 59, 59), at(2026, 3, 30, 0, 0, 1), 21*time.Hour + time.Second},
+		// 2026-10-25: 03:00 CEST → 02:00 CET, 25 hours; 02:30 happens twice.
+		{"autumn DST day", at(2026, 10, 25, 0, 30, 0), time.Date(2026, 10, 25, 1, 30, 0, 0, time.UTC), at(2026, 10, 26, 0, 0, 0), 24*time.Hour + 30*time.Minute + time.Second},
+		{"autumn DST day, first 02:30", time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC), at(2026, 10, 25, 23, 59, 59), at(2026, 10, 26, 0, 0, 0), 22*time.Hour + 30*time.Minute + time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+				cfg := testConfig()
+				cfg.Policy.SessionTimeout = 0 // only the day's end caps it
+				s, clk := newStore(t, rdb, cfg)
+				if _, err := s.CreateGrant(context.Background(), macA, "nas1"); err != nil {
+					t.Fatal(err)
+				}
+				clk.Set(tt.before)
+				if d := macAuth(t, s, "nas1"); d.SessionTimeout != tt.timeout {
+					t.Errorf("Session-Timeout at %v = %v, want %v (until local midnight)", tt.before, d.SessionTimeout, tt.timeout)
+				}
+				mustAccount(t, s, acct(session.AcctStart, "s1", 0, 0))
+				mustAccount(t, s, acct(session.AcctInterim, "s1", 10*mib, 20*mib))
+				clk.Set(tt.sameDay)
+				if u := mustAccount(t, s, acct(session.AcctInterim, "s1", 10*mib, 30*mib)); u.Total() != 40*mib {
+					t.Errorf("total at %v = %d, want %d (same day)", tt.sameDay, u.Total(), 40*mib)
+				}
+				if d := macAuth(t, s, "nas1"); d.Remaining != 60*mib {
+					t.Errorf("remaining at %v = %d, want %d", tt.sameDay, d.Remaining, 60*mib)
+				}
+				clk.Set(tt.after)
+				if d := macAuth(t, s, "nas1"); d.Remaining != 100*mib {
+					t.Errorf("remaining at %v = %d, want a fresh %d", tt.after, d.Remaining, 100*mib)
+				}
+				// The session runs on: only what it used since midnight counts.
+				if u := mustAccount(t, s, acct(session.AcctInterim, "s1", 15*mib, 35*mib)); u.Total() != 10*mib {
+					t.Errorf("total at %v = %d, want %d (the new day's part)", tt.after, u.Total(), 10*mib)
+				}
+			})
+		})
+	}
+}
+
+// TestLedgerWindows: a policy counting per week or month shares the ledger
+// with the daily one; each resets at its own boundary.
+func TestLedgerWindows(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		cfg := testConfig()
+		cfg.Policies = []session.Policy{
+			{Name: "weekly", Match: session.Match{NAS: []string{"nas-w"}}, Window: session.WindowWeek, Data: 1000 * mib, OverQuota: session.ActionDisconnect},
+			{Name: "monthly", Match: session.Match{NAS: []string{"nas-m"}}, Window: session.WindowMonth, Data: 5000 * mib, OverQuota: session.ActionDisconnect},
+		}
+		s, clk := newStore(t, rdb, cfg)
+		if _, err := s.CreateGrant(context.Background(), macA, "nas1"); err != nil {
+			t.Fatal(err)
+		}
+		remaining := func(nas string) int64 { return macAuth(t, s, nas).Remaining }
+		// Sunday 2026-03-29 (the spring DST day), 12:00.
+		clk.Set(time.Date(2026, 3, 29, 12, 0, 0, 0, berlin))
+		u := mustAccount(t, s, acct(session.AcctInterim, "s1", 0, 30*mib))
+		if u.Policy != "default" || u.Limit != 100*mib {
+			t.Errorf("Account on nas1: policy %q, limit %d, want default, %d", u.Policy, u.Limit, 100*mib)
+		}
+		if got := []int64{remaining("nas1"), remaining("nas-w"), remaining("nas-m")}; got[0] != 70*mib || got[1] != 970*mib || got[2] != 4970*mib {
+			t.Errorf("Sunday: remaining day/week/month = %v MiB, want 70/970/4970", []int64{got[0] / mib, got[1] / mib, got[2] / mib})
+		}
+		// Monday: new day, new week, same month.
+		clk.Set(time.Date(2026, 3, 30, 8, 0, 0, 0, berlin))
+		mustAccount(t, s, acct(session.AcctInterim, "s1", 0, 40*mib))
+		if got := []int64{remaining("nas1"), remaining("nas-w"), remaining("nas-m")}; got[0] != 90*mib || got[1] != 990*mib || got[2] != 4960*mib {
+			t.Errorf("Monday: remaining day/week/month = %v MiB, want 90/990/4960", []int64{got[0] / mib, got[1] / mib, got[2] / mib})
+		}
+		// Wednesday 1 April: new day, same week, new month.
+		clk.Set(time.Date(2026, 4, 1, 0, 0, 0, 0, berlin))
+		mustAccount(t, s, acct(session.AcctInterim, "s1", 0, 45*mib))
+		if got := []int64{remaining("nas1"), remaining("nas-w"), remaining("nas-m")}; got[0] != 95*mib || got[1] != 985*mib || got[2] != 4995*mib {
+			t.Errorf("1 April: remaining day/week/month = %v MiB, want 95/985/4995", []int64{got[0] / mib, got[1] / mib, got[2] / mib})
+		}
+		// Accounting from the weekly NAS reports the week.
+		if u := mustAccount(t, s, session.AcctRecord{Status: session.AcctInterim, NAS: "nas-w", SessionID: "w1", MAC: macA, OutputOctets: 5 * mib}); u.Policy != "weekly" || u.Total() != 20*mib {
+			t.Errorf("Account on nas-w = policy %q, total %d MiB, want weekly, 20", u.Policy, u.Total()/mib)
+		}
+	})
+}
+
+// TestLedgerOnlineTime: Acct-Session-Time counts like the octets, once
+// per increase, summed over sessions; the allowance caps Session-Timeout
+// and, used up, rejects the device whatever the data says.
+func TestLedgerOnlineTime(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		cfg := testConfig()
+		cfg.Policy.OnlineTime = 2 * time.Hour
+		cfg.Policy.SessionTimeout = 90 * time.Minute
+		s, _ := newStore(t, rdb, cfg)
+		if _, err := s.CreateGrant(context.Background(), macA, "nas1"); err != nil {
+			t.Fatal(err)
+		}
+		rec := func(st session.AcctStatus, sid string, secs uint32) session.AcctRecord {
+			r := acct(st, sid, 1, 1)
+			r.SessionTime = secs
+			return r
+		}
+		steps := []struct {
+			rec  session.AcctRecord
+			want time.Duration
+		}{
+			{rec(session.AcctStart, "s1", 0), 0},
+			{rec(session.AcctInterim, "s1", 1800), 30 * time.Minute},
+			{rec(session.AcctInterim, "s1", 1800), 30 * time.Minute}, // duplicate
+			{rec(session.AcctInterim, "s1", 1200), 30 * time.Minute}, // late
+			{rec(session.AcctStart, "s2", 0), 30 * time.Minute},
+			{rec(session.AcctInterim, "s2", 600), 40 * time.Minute},
+			{rec(session.AcctStop, "s1", 3000), 60 * time.Minute},
+		}
+		for i, st := range steps {
+			if u := mustAccount(t, s, st.rec); u.Online != st.want || u.OnlineLimit != 2*time.Hour {
+				t.Fatalf("step %d: online = %v of %v, want %v of 2h", i, u.Online, u.OnlineLimit, st.want)
+			}
+		}
+		if d := macAuth(t, s, "nas1"); !d.Accepted() || d.SessionTimeout != time.Hour {
+			t.Errorf("after 1h of 2h: Authorize = %q, Session-Timeout %v, want accept, 1h (the time left)", d.Reason, d.SessionTimeout)
+		}
+		if u := mustAccount(t, s, rec(session.AcctInterim, "s2", 4200)); u.Online != 2*time.Hour || !u.Enforce {
+			t.Errorf("after 2h: online %v, enforce %v, want 2h, true", u.Online, u.Enforce)
+		}
+		if d := macAuth(t, s, "nas1"); d.Reason != session.RejectTimeSpent {
+			t.Errorf("after 2h: Authorize = %q, want %q", d.Reason, session.RejectTimeSpent)
+		}
+	})
+}
+
+// TestLedgerStopAfterExpiry: a session that stopped reporting expires, so
+// it never holds a device's slot; its Stop, arriving later, still counts
+// what it used since its last interim, and only that.
+func TestLedgerStopAfterExpiry(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s, _ := newStore(t, rdb, testConfig())
+		mustAccount(t, s, acct(session.AcctStart, "s1", 0, 0))
+		mustAccount(t, s, acct(session.AcctInterim, "s1", 10*mib, 20*mib))
+		expire(t, rdb, "*:s:nas1:s1")
+		st, err := s.DeviceStatus(ctx, macA, session.Where{NAS: "nas1"})
+		if err != nil || len(st.Sessions) != 0 {
+			t.Errorf("DeviceStatus after expiry: %d open sessions, %v, want none", len(st.Sessions), err)
+		}
+		if u := mustAccount(t, s, acct(session.AcctStop, "s1", 12*mib, 25*mib)); u.Total() != 37*mib {
+			t.Errorf("Stop after expiry: total %d MiB, want 37 (30 before, 7 since)", u.Total()/mib)
+		}
+		if u := mustAccount(t, s, acct(session.AcctStop, "s1", 12*mib, 25*mib)); u.Total() != 37*mib {
+			t.Errorf("Stop again: total %d MiB, want 37", u.Total()/mib)
+		}
+		// An interim after expiry reopens nothing twice either.
+		mustAccount(t, s, acct(session.AcctInterim, "s2", 1*mib, 0))
+		expire(t, rdb, "*:s:nas1:s2")
+		if u := mustAccount(t, s, acct(session.AcctInterim, "s2", 2*mib, 0)); u.Total() != 39*mib {
+			t.Errorf("interim after expiry: total %d MiB, want 39", u.Total()/mib)
+		}
+	})
+}
+
+// expire deletes the keys matching pattern, as their TTL would.
+func expire(t *testing.T, rdb redis.UniversalClient, pattern string) {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := rdb.Keys(ctx, pattern).Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys %q = %v, %v, want one", pattern, keys, err)
+	}
+	if err := rdb.Del(ctx, keys...).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLedgerGigawords: counters past 4 GiB (Gigawords folded in) count
+// exactly, and what is left past 4 GiB is reported whole.
+func TestLedgerGigawords(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		cfg := testConfig()
+		cfg.Policy.Data = 20 << 30
+		s, _ := newStore(t, rdb, cfg)
+		if _, err := s.CreateGrant(context.Background(), macA, "nas1"); err != nil {
+			t.Fatal(err)
+		}
+		mustAccount(t, s, acct(session.AcctInterim, "s1", 1<<32+5, 3<<32+7))
+		mustAccount(t, s, acct(session.AcctInterim, "s1", 1<<32+5, 3<<32+7)) // duplicate
+		u := mustAccount(t, s, acct(session.AcctInterim, "s1", 1<<32+5, 3<<32+6))
+		if want := int64(4<<32 + 12); u.Total() != want {
+			t.Errorf("total = %d, want %d", u.Total(), want)
+		}
+		if d := macAuth(t, s, "nas1"); d.Remaining != 20<<30-(4<<32+12) {
+			t.Errorf("remaining = %d, want %d", d.Remaining, int64(20<<30-(4<<32+12)))
+		}
+	})
+}
+
+// TestLedgerConcurrent: many goroutines send the interims of several
+// sessions of one device on several NASes at once, each interim twice and
+// in any order, against a real redis-server: every window's total is exact.
+func TestLedgerConcurrent(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	ctx := context.Background()
+	cfg := testConfig()
+	cfg.Policies = []session.Policy{{Name: "weekly", Match: session.Match{NAS: []string{"nas-w"}}, Window: session.WindowWeek}}
+	s, _ := newStore(t, rdb, cfg)
+	nases := []string{"nas1", "nas2", "nas-w"}
+	const sessions, interims = 6, 40
+	var wg sync.WaitGroup
+	for i := range sessions {
+		for j := 1; j <= interims; j++ {
+			for range 2 {
+				wg.Go(func() {
+					r := session.AcctRecord{
+						Status: session.AcctInterim, NAS: nases[i%len(nases)], SessionID: fmt.Sprintf("s%d", i), MAC: macA,
+						InputOctets: uint64(j * 100), OutputOctets: uint64(j*1000) + 1<<32, SessionTime: uint32(j * 60),
+					}
+					if _, err := s.Account(ctx, r); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+		}
+	}
+	wg.Wait()
+	wantData := int64(sessions * (interims*1100 + 1<<32))
+	wantTime := time.Duration(sessions*interims) * time.Minute
+	// A record with zero counters of an existing session changes nothing
+	// and reports the totals: s0 is on nas1 (daily), s2 on nas-w (weekly).
+	for nas, sid := range map[string]string{"nas1": "s0", "nas-w": "s2"} {
+		u, err := s.Account(ctx, session.AcctRecord{Status: session.AcctInterim, NAS: nas, SessionID: sid, MAC: macA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Total() != wantData || u.Online != wantTime {
+			t.Errorf("%s (%s): total %d, online %v, want %d, %v", nas, u.Policy, u.Total(), u.Online, wantData, wantTime)
+		}
+	}
+	st, err := s.DeviceStatus(ctx, macA, session.Where{NAS: "nas2"})
+	if err != nil || len(st.Sessions) != sessions || st.DataUsed != wantData {
+		t.Errorf("DeviceStatus = %d sessions, %d used, %v, want %d, %d", len(st.Sessions), st.DataUsed, err, sessions, wantData)
+	}
+	for _, sess := range st.Sessions {
+		if !strings.HasPrefix(sess.AcctSessionID, "s") || sess.SessionTime != interims*60 {
+			t.Errorf("session %s: time %d, want %d", sess.AcctSessionID, sess.SessionTime, interims*60)
+		}
+	}
+}
