@@ -301,7 +301,10 @@ func (d *dynAuth) exchange(ctx context.Context, dst netip.AddrPort, req, secret 
 	wait := d.firstTimeout
 	var lastErr error
 	for attempt := 1; ; attempt++ {
-		if ctx.Err() != nil {
+		// ctx's deadline may have passed before its timer fired (a busy
+		// machine): without this check the loop would resend at once,
+		// again and again, until the timer runs.
+		if dl, ok := ctx.Deadline(); ctx.Err() != nil || (ok && !time.Now().Before(dl)) {
 			return session.DynAuthResult{}, attempt - 1, noAnswer(dst, attempt-1, lastErr)
 		}
 		if _, err := conn.Write(req); err != nil {

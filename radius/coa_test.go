@@ -42,6 +42,7 @@ func startFakeNAS(t *testing.T, ip string, answer func(req []byte) [][]byte) *fa
 	}
 	n := &fakeNAS{conn: conn, port: conn.LocalAddr().(*net.UDPAddr).Port, got: make(chan []byte, 64)}
 	var wg sync.WaitGroup
+	done := make(chan struct{})
 	wg.Go(func() {
 		buf := make([]byte, 4096)
 		for {
@@ -50,13 +51,19 @@ func startFakeNAS(t *testing.T, ip string, answer func(req []byte) [][]byte) *fa
 				return
 			}
 			req := bytes.Clone(buf[:k])
-			n.got <- req
+			// A test that stopped reading must not block the NAS, or its
+			// cleanup would wait for it forever.
+			select {
+			case n.got <- req:
+			case <-done:
+				return
+			}
 			for _, reply := range answer(req) {
 				conn.WriteToUDPAddrPort(reply, from)
 			}
 		}
 	})
-	t.Cleanup(func() { conn.Close(); wg.Wait() })
+	t.Cleanup(func() { close(done); conn.Close(); wg.Wait() })
 	return n
 }
 

@@ -291,6 +291,17 @@ func grepLines(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
+// sendOrDone sends v on c unless done is closed first: a test that stopped
+// reading must not block a fake NAS, or its cleanup would wait forever.
+func sendOrDone[T any](c chan<- T, v T, done <-chan struct{}) bool {
+	select {
+	case c <- v:
+		return true
+	case <-done:
+		return false
+	}
+}
+
 // coaNAS plays a NAS's RFC 5176 port: it checks every request with the
 // NAS's secret, acknowledges it, and hands it to the test.
 type coaNAS struct {
@@ -307,6 +318,7 @@ func startCoANAS(t *testing.T, ip, secret string) *coaNAS {
 	}
 	n := &coaNAS{port: conn.LocalAddr().(*net.UDPAddr).Port, got: make(chan *radius.Packet, 16), errs: make(chan error, 16)}
 	var wg sync.WaitGroup
+	done := make(chan struct{})
 	wg.Go(func() {
 		buf := make([]byte, 4096)
 		for {
@@ -316,19 +328,25 @@ func startCoANAS(t *testing.T, ip, secret string) *coaNAS {
 			}
 			req := bytes.Clone(buf[:k])
 			if err := verifyDynAuthRequest(req, secret); err != nil {
-				n.errs <- err
+				if !sendOrDone(n.errs, err, done) {
+					return
+				}
 				continue
 			}
 			p, err := radius.Parse(req, []byte(secret))
 			if err != nil {
-				n.errs <- err
+				if !sendOrDone(n.errs, err, done) {
+					return
+				}
 				continue
 			}
 			conn.WriteToUDPAddrPort(dynAuthACK(req, secret), from)
-			n.got <- p
+			if !sendOrDone(n.got, p, done) {
+				return
+			}
 		}
 	})
-	t.Cleanup(func() { conn.Close(); wg.Wait() })
+	t.Cleanup(func() { close(done); conn.Close(); wg.Wait() })
 	return n
 }
 
