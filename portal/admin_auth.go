@@ -131,8 +131,7 @@ func (a *Admin) requireRole(need Role) gin.HandlerFunc {
 		if !cred.role.allows(need) {
 			if need == RoleOperator {
 				a.audit.Warn("admin: operator action refused", "who", cred.name, "role", string(cred.role),
-					"action", c.Request.Method+" "+c.FullPath(), "outcome", "forbidden", "path", c.Request.URL.Path,
-					"remote", c.ClientIP())
+					"action", c.Request.Method+" "+c.FullPath(), "outcome", "forbidden", "remote", c.ClientIP())
 			}
 			a.abort(c, http.StatusForbidden, "forbidden", fmt.Sprintf("this needs the %s role; the token has %s", need, cred.role))
 			return

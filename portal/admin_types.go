@@ -152,6 +152,11 @@ func (a *Admin) apiSession(sess session.Session, role Role) APISession {
 	if role == RoleOperator && !sess.MAC.IsZero() {
 		out.MAC = sess.MAC.String()
 	}
+	// MAC authentication puts the MAC into User-Name: a viewer sees the
+	// pseudonym there too.
+	if _, err := session.ParseMAC(sess.Username); err == nil && role != RoleOperator {
+		out.Username = out.MACHash
+	}
 	return out
 }
 

@@ -77,7 +77,7 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 		// survive, and it will not send their Stops.
 		result = acctResultOf(status)
 		sctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
-		closed, err := s.store.CloseNAS(sctx, ns.nas.Name)
+		closed, err := s.store.CloseNAS(sctx, ns.nas.Name, src.Addr())
 		cancel()
 		if err != nil {
 			s.storeUnavailable(ctx, ns, src, mac, time.Since(start), err)
@@ -159,6 +159,11 @@ func parseAcctRecord(req *radius.Packet, nas string, nasIP netip.Addr, status rf
 	case rec.SessionID == "":
 		rec.MAC = mac
 		return rec, unattributedNoSessionID, false
+	case rec.InputOctets > session.MaxCounter || rec.OutputOctets > session.MaxCounter:
+		// 2^53 bytes is 9 PB, far beyond any session; such a counter is
+		// garbage from the NAS and would not be stored exactly.
+		rec.MAC = mac
+		return rec, unattributedBadCounter, false
 	}
 	rec.MAC = mac
 	return rec, 0, true

@@ -81,6 +81,11 @@ func TestAccountingAnsweredWithoutStore(t *testing.T) {
 		{"no Calling-Station-Id", acctRequest(t, rfc2866.AcctStatusType_Value_InterimUpdate, "", "s1"), unattributedNoMAC},
 		{"bad Calling-Station-Id", acctRequest(t, rfc2866.AcctStatusType_Value_Start, "nope", "s1"), unattributedNoMAC},
 		{"no Acct-Session-Id", acctRequest(t, rfc2866.AcctStatusType_Value_Stop, "aa-bb-cc-0d-ee-ff", ""), unattributedNoSessionID},
+		{"counter beyond 2^53", func() *radius.Packet {
+			p := acctRequest(t, rfc2866.AcctStatusType_Value_InterimUpdate, "aa-bb-cc-0d-ee-ff", "s1")
+			setCounters(p, 1<<60, 0)
+			return p
+		}(), unattributedBadCounter},
 		{"Failed", acctRequest(t, rfc2866.AcctStatusType_Value_Failed, "aa-bb-cc-0d-ee-ff", "s1"), numUnattributedReasons},
 		{"no Acct-Status-Type", func() *radius.Packet {
 			p := acctRequest(t, 0, "aa-bb-cc-0d-ee-ff", "s1")

@@ -2,6 +2,7 @@ package radius
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 	"sync"
 	"testing"
@@ -45,7 +46,7 @@ func TestResponseCacheStates(t *testing.T) {
 	k := c.key(nasAddr, testPacket(7))
 
 	e, st, _ := c.begin(k)
-	if st != cacheNew || e == nil {
+	if st != cacheNew || e.sh == nil {
 		t.Fatalf("begin(new) = %v, want cacheNew", st)
 	}
 	if _, st, _ := c.begin(k); st != cacheInProgress {
@@ -149,5 +150,59 @@ func TestResponseCacheExpiryCompacts(t *testing.T) {
 	}
 	if total > 4*1024*cacheShards {
 		t.Errorf("fifos hold %d slots, want them compacted", total)
+	}
+}
+
+// BenchmarkResponseCache measures a request's way through a full cache (the
+// default 100k entries, each request new), as under a sustained load.
+func BenchmarkResponseCache(b *testing.B) {
+	clock := newFakeClock()
+	c := newResponseCache(DefaultDuplicateWindow, defaultCacheSize, clock.Now)
+	pkts := make([][]byte, 4096)
+	for i := range pkts {
+		pkts[i] = testPacket(byte(i), 0, 0, 0, 0)
+	}
+	reply := make([]byte, 100)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p := pkts[i%len(pkts)]
+		binary.BigEndian.PutUint32(p[20:], uint32(i)) // a new request each time
+		k := c.key(nasAddr, p)
+		e, st, _ := c.begin(k)
+		if st != cacheNew {
+			b.Fatalf("begin = %v", st)
+		}
+		c.finish(e, reply)
+		i++
+		if i%64 == 0 {
+			clock.Advance(time.Millisecond)
+		}
+	}
+}
+
+// TestResponseCacheHashCollision: two requests whose keys share the 64-bit
+// hash never get each other's reply; the later one takes the slot.
+func TestResponseCacheHashCollision(t *testing.T) {
+	c := newResponseCache(time.Minute, 1000, newFakeClock().Now)
+	k1 := dedupKey{id: 1, sum: 42}
+	k2 := dedupKey{id: 2, sum: 42}
+	e1, st, _ := c.begin(k1)
+	if st != cacheNew {
+		t.Fatalf("begin(k1) = %v, want cacheNew", st)
+	}
+	c.finish(e1, []byte("reply 1"))
+	e2, st, got := c.begin(k2)
+	if st != cacheNew || got != nil {
+		t.Fatalf("begin(k2) = %v, %q, want cacheNew and no reply: k1's reply is not k2's", st, got)
+	}
+	c.finish(e2, []byte("reply 2"))
+	if _, st, got := c.begin(k2); st != cacheAnswered || string(got) != "reply 2" {
+		t.Errorf("begin(k2 again) = %v, %q, want cacheAnswered, reply 2", st, got)
+	}
+	// k1 lost its slot: a retransmit of it is handled anew, never
+	// answered with k2's reply.
+	if _, st, got := c.begin(k1); st != cacheNew || got != nil {
+		t.Errorf("begin(k1 again) = %v, %q, want cacheNew", st, got)
 	}
 }

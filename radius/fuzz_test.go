@@ -42,7 +42,9 @@ func (f *fuzzStore) Account(ctx context.Context, r session.AcctRecord) (session.
 	return session.Usage{Input: int64(r.InputOctets)}, nil
 }
 
-func (f *fuzzStore) CloseNAS(ctx context.Context, nas string) (int, error) { return 0, nil }
+func (f *fuzzStore) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr) (int, error) {
+	return 0, nil
+}
 
 // newFuzzServer has three NASes, one per source address 127.0.0.1–3, of
 // each kind, only the first requiring Message-Authenticator.

@@ -113,7 +113,7 @@ func (f *fakeStore) Account(ctx context.Context, r session.AcctRecord) (session.
 	return session.Usage{Input: int64(r.InputOctets), Output: int64(r.OutputOctets)}, nil
 }
 
-func (f *fakeStore) CloseNAS(ctx context.Context, nas string) (int, error) {
+func (f *fakeStore) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closeCalls = append(f.closeCalls, nas)

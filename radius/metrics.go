@@ -65,10 +65,11 @@ type unattributedReason uint8
 const (
 	unattributedNoMAC       unattributedReason = iota // no usable Calling-Station-Id
 	unattributedNoSessionID                           // no Acct-Session-Id
+	unattributedBadCounter                            // a counter beyond what the ledger holds exactly
 	numUnattributedReasons
 )
 
-var unattributedNames = [numUnattributedReasons]string{"no_mac", "no_session_id"}
+var unattributedNames = [numUnattributedReasons]string{"no_mac", "no_session_id", "bad_counter"}
 
 // Request types, the type label.
 const (

@@ -2,6 +2,7 @@ package radius
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -136,7 +137,9 @@ type Store interface {
 	// Accounting-Response only after it succeeded.
 	Account(ctx context.Context, r session.AcctRecord) (session.Usage, error)
 	// CloseNAS closes every open session of a NAS (Accounting-On/Off).
-	CloseNAS(ctx context.Context, nas string) (int, error)
+	// Only sessions reported from nasIP are closed: one NAS entry may
+	// cover several controllers.
+	CloseNAS(ctx context.Context, nas string, nasIP netip.Addr) (int, error)
 	// MACHash returns the pseudonym logged in place of a MAC.
 	MACHash(m session.MAC) string
 }
@@ -479,7 +482,7 @@ func (s *Server) handlePacket(ctx context.Context, p port, src netip.AddrPort, b
 	if code == radius.CodeStatusServer {
 		// Not cached: it changes nothing, so answering it again costs
 		// no more than looking the answer up.
-		req, err := radius.Parse(b, ns.secret)
+		req, err := parsePacket(b, ns.secret)
 		if err != nil {
 			s.drop(ctx, dropMalformed, src, ns, slog.String("err", err.Error()))
 			return nil
@@ -500,7 +503,7 @@ func (s *Server) handlePacket(ctx context.Context, p port, src netip.AddrPort, b
 	// Deferred so that the entry is settled even if a handler panics.
 	defer func() { s.cache.finish(e, reply) }()
 
-	req, err := radius.Parse(b, ns.secret)
+	req, err := parsePacket(b, ns.secret)
 	if err != nil {
 		s.drop(ctx, dropMalformed, src, ns, slog.String("err", err.Error()))
 		return nil
@@ -512,6 +515,51 @@ func (s *Server) handlePacket(ctx context.Context, p port, src netip.AddrPort, b
 		reply = s.handleAccounting(ctx, ns, src, b, req)
 	}
 	return reply
+}
+
+// parsePacket is radius.Parse with four allocations instead of two per
+// attribute: the values are copied out of b into one buffer (so that b,
+// a pooled read buffer, may be reused) and the attributes share one
+// backing array. The result and the errors are radius.Parse's.
+func parsePacket(b, secret []byte) (*radius.Packet, error) {
+	if len(b) < headerLen {
+		return nil, errors.New("radius: packet not at least 20 bytes long")
+	}
+	length := int(binary.BigEndian.Uint16(b[2:4]))
+	if length < headerLen || length > radius.MaxPacketLength || len(b) < length {
+		return nil, errors.New("radius: invalid packet length")
+	}
+	raw := b[headerLen:length]
+	n := 0
+	for i := 0; i < len(raw); {
+		if len(raw)-i < 2 {
+			return nil, errors.New("short buffer")
+		}
+		l := int(raw[i+1])
+		if l > len(raw)-i || l < 2 {
+			return nil, errors.New("invalid attribute length")
+		}
+		n++
+		i += l
+	}
+	p := &radius.Packet{Code: radius.Code(b[0]), Identifier: b[1], Secret: secret}
+	copy(p.Authenticator[:], b[4:headerLen])
+	if n == 0 {
+		return p, nil
+	}
+	vals := append([]byte(nil), raw...)
+	avps := make([]radius.AVP, n)
+	p.Attributes = make(radius.Attributes, n)
+	for i, j := 0, 0; i < len(vals); j++ {
+		l := int(vals[i+1])
+		avps[j].Type = radius.Type(vals[i])
+		if l > 2 {
+			avps[j].Attribute = radius.Attribute(vals[i+2 : i+l : i+l])
+		}
+		p.Attributes[j] = &avps[j]
+		i += l
+	}
+	return p, nil
 }
 
 // handleStatus answers a Status-Server (RFC 5997): Access-Accept on the

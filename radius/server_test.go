@@ -1,8 +1,10 @@
 package radius
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
 
 	"hotspot/session"
 )
@@ -328,5 +331,56 @@ func TestListen(t *testing.T) {
 	}
 	if _, _, err := s2.Listen(); err == nil || !strings.HasPrefix(err.Error(), "radius: listen acct") {
 		t.Errorf("Listen(taken port) = %v, want radius: listen acct error", err)
+	}
+}
+
+// TestParsePacketLikeLayeh: parsePacket gives what radius.Parse gives, for
+// good packets and every kind of damage.
+func TestParsePacketLikeLayeh(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 9))
+	good := mustEncodeRequest(t, papRequest(t, "hs-user", "s3cret-pass", "aa-bb-cc-0d-ee-ff"))
+	empty := mustEncodeRequest(t, radius.New(radius.CodeStatusServer, []byte(testSecret)))
+	inputs := [][]byte{good, empty, nil, good[:19], good[:20], append(bytes.Clone(good), 0, 0, 0)}
+	for range 2000 {
+		b := bytes.Clone(good)
+		switch rng.IntN(4) {
+		case 0:
+			b[rng.IntN(len(b))] = byte(rng.IntN(256))
+		case 1:
+			b = b[:rng.IntN(len(b)+1)]
+		case 2:
+			b[2], b[3] = byte(rng.IntN(2)), byte(rng.IntN(256))
+		case 3:
+			b = append(b, 1, byte(rng.IntN(6)))
+			b[2], b[3] = byte(len(b)>>8), byte(len(b))
+		}
+		inputs = append(inputs, b)
+	}
+	for _, b := range inputs {
+		want, wantErr := radius.Parse(b, []byte(testSecret))
+		got, err := parsePacket(b, []byte(testSecret))
+		if (err != nil) != (wantErr != nil) || (err != nil && err.Error() != wantErr.Error()) {
+			t.Fatalf("parsePacket(% x) error = %v, want %v", b, err, wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		if got.Code != want.Code || got.Identifier != want.Identifier || got.Authenticator != want.Authenticator ||
+			!bytes.Equal(got.Secret, want.Secret) || len(got.Attributes) != len(want.Attributes) {
+			t.Fatalf("parsePacket(% x) = %+v, want %+v", b, got, want)
+		}
+		for i, a := range got.Attributes {
+			w := want.Attributes[i]
+			if a.Type != w.Type || !bytes.Equal(a.Attribute, w.Attribute) || (a.Attribute == nil) != (w.Attribute == nil) {
+				t.Fatalf("parsePacket(% x) attribute %d = %v % x, want %v % x", b, i, a.Type, a.Attribute, w.Type, w.Attribute)
+			}
+		}
+	}
+	// The values do not alias the read buffer, which is reused.
+	b := bytes.Clone(good)
+	p, _ := parsePacket(b, []byte(testSecret))
+	clear(b)
+	if got := rfc2865.UserName_GetString(p); got != "hs-user" {
+		t.Errorf("User-Name after the buffer was reused = %q, want hs-user", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -200,7 +201,7 @@ func TestActiveSessions(t *testing.T) {
 		if err != nil || n["nas1"] != 3 || n["nas2"] != 1 {
 			t.Errorf("ActiveSessions = %v, %v, want nas1:3 nas2:1", n, err)
 		}
-		if _, err := s.CloseNAS(context.Background(), "nas1"); err != nil {
+		if _, err := s.CloseNAS(context.Background(), "nas1", netip.Addr{}); err != nil {
 			t.Fatal(err)
 		}
 		if n, _ := s.ActiveSessions(context.Background(), []string{"nas1"}); n["nas1"] != 0 {

@@ -2,7 +2,8 @@ package session
 
 // The Lua scripts run inside Redis, each on the keys of one device (one hash
 // slot), except ipScript, which runs on one key of the client-address
-// index. Numbers stay below 2^53, which Lua's doubles hold exactly.
+// index. Numbers stay below 2^53 (MaxCounter, checked before a script runs),
+// which Lua's doubles hold exactly.
 //
 // The keys of a device d = "{d:<pseudonym>}":
 //
@@ -78,7 +79,7 @@ if ARGV[1] == 'stop' or cur[4] == 'closed' then
   -- A closed session keeps its counters for the retention period but no
   -- longer the clear MAC; a late interim never reopens it.
   redis.call('HSET', KEYS[1], 'state', 'closed')
-  redis.call('HDEL', KEYS[1], 'mac', 'enfp')
+  redis.call('HDEL', KEYS[1], 'mac', 'user', 'enfp')
   redis.call('EXPIRE', KEYS[1], ARGV[7])
   redis.call('SREM', KEYS[2], KEYS[1])
   redis.call('HDEL', KEYS[3], field)
@@ -195,13 +196,18 @@ return 1
 
 // closeScript closes one open session: after Accounting-On/Off, or when
 // its NAS no longer knows it.
-// KEYS: session, the device's open set, seen. ARGV: now, keep TTL.
-// Returns the session's NAS when it closed an open session, else "".
+// KEYS: session, the device's open set, seen. ARGV: now, keep TTL, and the
+// NAS address the session must have been reported from ("" for any: one
+// NAS entry may cover several controllers, and only the one that restarted
+// lost its sessions).
+// Returns the session's NAS when it closed an open session, "=" when the
+// session is open but was reported from another address, else "".
 const closeScript = `
-local st = redis.call('HMGET', KEYS[1], 'state', 'nas', 'sid')
+local st = redis.call('HMGET', KEYS[1], 'state', 'nas', 'sid', 'nasip')
 if st[1] ~= 'active' then return '' end
+if ARGV[3] ~= '' and st[4] ~= ARGV[3] then return '=' end
 redis.call('HSET', KEYS[1], 'state', 'closed', 'updated', ARGV[1])
-redis.call('HDEL', KEYS[1], 'mac', 'enfp')
+redis.call('HDEL', KEYS[1], 'mac', 'user', 'enfp')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('SREM', KEYS[2], KEYS[1])
 redis.call('HDEL', KEYS[3], (st[2] or '') .. ':' .. (st[3] or ''))

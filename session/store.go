@@ -406,6 +406,10 @@ type AcctRecord struct {
 	Throttled bool
 }
 
+// MaxCounter is the largest session counter the ledger keeps exactly: the
+// Lua scripts compute with doubles, exact up to 2^53.
+const MaxCounter = 1<<53 - 1
+
 // Usage is a device's use of the current window of its policy, after an
 // accounting update.
 type Usage struct {
@@ -441,8 +445,8 @@ func (s *Store) Account(ctx context.Context, r AcctRecord) (Usage, error) {
 	default:
 		return Usage{}, fmt.Errorf("session: account: unknown status %q", r.Status)
 	}
-	if strings.ContainsAny(r.SessionID, "{}") {
-		return Usage{}, errors.New("session: account: session ID may not contain braces")
+	if r.InputOctets > MaxCounter || r.OutputOctets > MaxCounter {
+		return Usage{}, fmt.Errorf("session: account: counters above %d bytes", uint64(MaxCounter))
 	}
 	u, err := s.account(ctx, r)
 	if isNoScript(err) {
@@ -538,23 +542,30 @@ func isNoScript(err error) bool {
 // CloseNAS closes every open session of the NAS named nas, for
 // Accounting-On and Accounting-Off: the NAS restarted and its sessions are
 // gone. It returns how many sessions it closed.
-func (s *Store) CloseNAS(ctx context.Context, nas string) (int, error) {
+func (s *Store) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr) (int, error) {
 	idx := nasOpenKey(nas)
+	from := ""
+	if nasIP.IsValid() {
+		from = nasIP.Unmap().String()
+	}
 	keys, err := s.rdb.ZRange(ctx, idx, 0, -1).Result()
 	if err != nil {
 		return 0, unavailable("close NAS sessions", err)
 	}
 	closed := 0
 	for _, sk := range keys {
-		ok, err := s.closeSession(ctx, sk)
+		st, err := s.closeSession(ctx, sk, from)
 		if err != nil {
 			return closed, err
 		}
-		if ok {
+		switch st {
+		case sessionClosed:
 			closed++
-		}
-		if err := s.rdb.ZRem(ctx, idx, sk).Err(); err != nil {
-			return closed, unavailable("close NAS sessions", err)
+		case sessionNotOpen:
+			// Closed or expired before: the index entry is stale.
+			if err := s.rdb.ZRem(ctx, idx, sk).Err(); err != nil {
+				return closed, unavailable("close NAS sessions", err)
+			}
 		}
 	}
 	return closed, nil
@@ -570,28 +581,39 @@ func (s *Store) CloseLostSession(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.closeSession(ctx, sk); err != nil {
+	if _, err := s.closeSession(ctx, sk, ""); err != nil {
 		return err
 	}
 	return nil
 }
 
-// closeSession closes the open session sk and drops it from its NAS's
-// index. It reports whether the session was open.
-func (s *Store) closeSession(ctx context.Context, sk string) (bool, error) {
+// What closeSession did.
+type closeResult int
+
+const (
+	sessionNotOpen   closeResult = iota // closed or expired already
+	sessionClosed                       // was open, now closed
+	sessionElsewhere                    // open, but reported from another address
+)
+
+// closeSession closes the open session sk, if it was reported from the
+// NAS address from ("" for any), and drops it from its NAS's index.
+func (s *Store) closeSession(ctx context.Context, sk, from string) (closeResult, error) {
 	d := tagOf(sk)
 	if d == "" {
-		return false, nil
+		return sessionNotOpen, nil
 	}
-	nas, err := s.close.Run(ctx, s.rdb, []string{sk, openKey(d), seenKey(d)}, s.now().Unix(), secs(s.keepTTL())).Text()
-	if err != nil {
-		return false, unavailable("close session", err)
-	}
-	if nas == "" {
-		return false, nil
+	nas, err := s.close.Run(ctx, s.rdb, []string{sk, openKey(d), seenKey(d)}, s.now().Unix(), secs(s.keepTTL()), from).Text()
+	switch {
+	case err != nil:
+		return sessionNotOpen, unavailable("close session", err)
+	case nas == "":
+		return sessionNotOpen, nil
+	case nas == "=":
+		return sessionElsewhere, nil
 	}
 	if err := s.rdb.ZRem(ctx, nasOpenKey(nas), sk).Err(); err != nil {
-		return true, unavailable("close session", err)
+		return sessionClosed, unavailable("close session", err)
 	}
-	return true, nil
+	return sessionClosed, nil
 }

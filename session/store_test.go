@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -238,20 +239,36 @@ func TestCloseNAS(t *testing.T) {
 	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
 		ctx := context.Background()
 		s, _ := newStore(t, rdb, testConfig())
-		for _, sid := range []string{"a", "b"} {
-			if _, err := s.Account(ctx, acct(session.AcctStart, sid, 0, 0)); err != nil {
+		ctrlA, ctrlB := netip.MustParseAddr("10.30.1.1"), netip.MustParseAddr("10.30.1.2")
+		// One NAS entry, two controllers: a and b on A, c on B.
+		for _, r := range []struct {
+			sid  string
+			from netip.Addr
+		}{{"a", ctrlA}, {"b", ctrlA}, {"c", ctrlB}} {
+			rec := acct(session.AcctStart, r.sid, 0, 0)
+			rec.NASIP = r.from.String()
+			if _, err := s.Account(ctx, rec); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := s.Account(ctx, acct(session.AcctStop, "b", 1, 1)); err != nil {
+		stop := acct(session.AcctStop, "b", 1, 1)
+		stop.NASIP = ctrlA.String()
+		if _, err := s.Account(ctx, stop); err != nil {
 			t.Fatal(err)
 		}
-		n, err := s.CloseNAS(ctx, "nas1")
+		// Controller A restarts: only its open session closes.
+		n, err := s.CloseNAS(ctx, "nas1", ctrlA)
 		if err != nil || n != 1 {
-			t.Errorf("CloseNAS = %d, %v, want 1, nil", n, err)
+			t.Errorf("CloseNAS(A) = %d, %v, want 1, nil", n, err)
 		}
-		if n, _ := s.CloseNAS(ctx, "nas1"); n != 0 {
-			t.Errorf("second CloseNAS = %d, want 0", n)
+		if n, _ := s.CloseNAS(ctx, "nas1", ctrlA); n != 0 {
+			t.Errorf("second CloseNAS(A) = %d, want 0", n)
+		}
+		if n, _ := s.ActiveSessions(ctx, []string{"nas1"}); n["nas1"] != 1 {
+			t.Errorf("after CloseNAS(A): active sessions = %v, want controller B's one", n)
+		}
+		if n, _ := s.CloseNAS(ctx, "nas1", ctrlB); n != 1 {
+			t.Errorf("CloseNAS(B) = %d, want 1", n)
 		}
 	})
 }
@@ -266,12 +283,14 @@ func TestKeysPrivateAndExpiring(t *testing.T) {
 	if _, err := s.CreateGrant(ctx, macA, "nas1"); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []session.AcctRecord{acct(session.AcctStart, "s1", 0, 0), acct(session.AcctInterim, "s1", 5, 5), acct(session.AcctStart, "s2", 0, 0)} {
+	// s1 is a MAC-authentication session: its User-Name is the MAC.
+	macAuth := func(r session.AcctRecord) session.AcctRecord { r.Username = "02:00:00:00:00:0a"; return r }
+	for _, r := range []session.AcctRecord{macAuth(acct(session.AcctStart, "s1", 0, 0)), macAuth(acct(session.AcctInterim, "s1", 5, 5)), acct(session.AcctStart, "s2", 0, 0)} {
 		if _, err := s.Account(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Account(ctx, acct(session.AcctStop, "s1", 6, 6)); err != nil {
+	if _, err := s.Account(ctx, macAuth(acct(session.AcctStop, "s1", 6, 6))); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := rdb.Keys(ctx, "*").Result()
@@ -291,8 +310,16 @@ func TestKeysPrivateAndExpiring(t *testing.T) {
 		}
 		if rdb.Type(ctx, k).Val() == "hash" {
 			v := rdb.HGetAll(ctx, k).Val()
-			if strings.Contains(k, ":s:nas1:s1") && v["mac"] != "" {
-				t.Errorf("closed session %q still holds the MAC %q", k, v["mac"])
+			// Only an open session's mac field may hold the clear MAC.
+			for f, val := range v {
+				if strings.Contains(k, ":s:nas1:s2") && f == "mac" {
+					continue
+				}
+				for _, c := range clear {
+					if strings.Contains(strings.ToLower(val), strings.ToLower(c)) {
+						t.Errorf("key %q field %q holds the clear MAC %q", k, f, val)
+					}
+				}
 			}
 			if strings.Contains(k, ":s:nas1:s2") && v["mac"] != macA.String() {
 				t.Errorf("open session %q holds MAC %q, want %q (operators and CoA need it)", k, v["mac"], macA)
@@ -336,4 +363,27 @@ func TestScriptsReloadAfterFlush(t *testing.T) {
 	if _, err := s.Account(ctx, acct(session.AcctStart, "s1", 1, 1)); err != nil {
 		t.Errorf("Account after SCRIPT FLUSH = %v, want nil", err)
 	}
+}
+
+// TestAccountOddInput: session IDs are the NAS's bytes and may hold
+// anything, braces and glob characters included; counters the ledger cannot
+// hold exactly are refused before anything is written.
+func TestAccountOddInput(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s, _ := newStore(t, rdb, testConfig())
+		for _, sid := range []string{"{x}:s:*", "}{", "a b\x00c", "::"} {
+			if u, err := s.Account(ctx, acct(session.AcctInterim, sid, 10, 10)); err != nil {
+				t.Errorf("Account(session ID %q) = %v, %v, want stored", sid, u, err)
+			}
+		}
+		u, err := s.Account(ctx, acct(session.AcctInterim, "big", session.MaxCounter+1, 0))
+		if err == nil || errors.Is(err, session.ErrUnavailable) {
+			t.Errorf("Account(counter 2^53) = %v, %v, want a validation error", u, err)
+		}
+		u, err = s.Account(ctx, acct(session.AcctInterim, "sum", 0, 0))
+		if err != nil || u.Total() != 4*20 {
+			t.Errorf("day total = %d, %v, want %d: nothing of the refused record counted", u.Total(), err, 4*20)
+		}
+	})
 }
