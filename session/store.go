@@ -176,7 +176,7 @@ func liveTTL(p Policy) time.Duration { return 3*p.InterimInterval + time.Minute 
 
 // keepTTL is how long closed sessions and what was counted of open ones
 // are kept.
-func (s *Store) keepTTL() time.Duration { return s.cfg.Retention + 24*time.Hour }
+func (s *Store) keepTTL() time.Duration { return s.cfg.Retention }
 
 func secs(d time.Duration) int64 { return int64((d + time.Second - 1) / time.Second) }
 
