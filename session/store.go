@@ -494,6 +494,9 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 			p.ZRem(ctx, nasOpenKey(r.NAS), sk)
 		} else {
 			p.ZAdd(ctx, nasOpenKey(r.NAS), redis.Z{Score: float64(now.Unix()), Member: sk})
+			// Sessions that expired without a Stop leave the index once
+			// they cannot be active any more.
+			p.ZRemRangeByScore(ctx, nasOpenKey(r.NAS), "-inf", "("+strconv.FormatInt(now.Add(-s.activeWindow()).Unix(), 10))
 			p.Expire(ctx, nasOpenKey(r.NAS), s.cfg.Retention)
 		}
 		// Admin views: every session by last update, overall, per NAS and
