@@ -31,11 +31,11 @@ import (
 // NAS B of the quota tests: a second CoovaChilli on 127.0.0.2, more
 // specific than the demo NAS's 127.0.0.0/8.
 const (
-	nasBAddr    = "127.0.0.2"
-	nasBSecret  = "testing456-nas-b"
-	phoneIP     = "127.0.0.9" // the phone's address behind NAS B, as accounting reports it
-	strangerIP  = "127.0.0.10"
-	venueURL    = "https://www.example.org/wifi"
+	nasBAddr   = "127.0.0.2"
+	nasBSecret = "testing456-nas-b"
+	phoneIP    = "127.0.0.9" // the phone's address behind NAS B, as accounting reports it
+	strangerIP = "127.0.0.10"
+	venueURL   = "https://www.example.org/wifi"
 )
 
 // TestQuotaEnforcement runs the quota story on the real binary and a real

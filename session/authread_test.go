@@ -1,0 +1,57 @@
+package session
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"hotspot/internal/redistest"
+)
+
+// TestAuthReadLikeScript: the Access-Request's reads through the
+// autopipeliner return what authScript returns, for every state of the
+// device's keys.
+func TestAuthReadLikeScript(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	s, err := NewStore(rdb, Config{MACHashKey: "a-mac-hash-key-for-tests", TermsVersion: "t1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.reads == nil {
+		t.Fatal("no autopipeliner on a *redis.Client")
+	}
+	script := *s
+	script.reads = nil
+	ctx := context.Background()
+	const g, r, u = "{d:x}:g:hs-1", "{d:x}:rem", "{d:x}:use:d1"
+	steps := []func(){
+		func() {},
+		func() { rdb.HSet(ctx, g, "pw", "secret", "nas", "chilli") },
+		func() { rdb.HSet(ctx, r, "terms", "t1", "until", time.Now().Unix()) },
+		func() { rdb.HSet(ctx, u, "in", 5, "out", 7) },
+		func() { rdb.HSet(ctx, u, "t", 60) },
+		func() { rdb.HDel(ctx, g, "nas") },
+		func() { rdb.Del(ctx, r) },
+	}
+	for i, step := range steps {
+		step()
+		for _, mode := range []string{"grant", "mac"} {
+			keys := []string{g, r, u}
+			if mode == "mac" {
+				keys[0] = r
+			}
+			got, err := s.authRead(ctx, mode, keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := script.authRead(ctx, mode, keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("step %d, %s: autopipelined reads = %q, script = %q", i, mode, got, want)
+			}
+		}
+	}
+}
