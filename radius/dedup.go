@@ -11,7 +11,7 @@ import (
 // byte. RFC 5080 §2.2.2 asks servers to recognise such duplicates: answering
 // one that is still being handled would run the store twice, and answering
 // one that was answered with a fresh reply could give a different answer
-// (a grant is single-use, a quota moves). So the server remembers each
+// (a quota moves, a session may have closed). So the server remembers each
 // request for a while: while it is in progress a duplicate is dropped, and
 // once it is answered a duplicate gets the same reply bytes again.
 //

@@ -211,7 +211,7 @@ func openRedis(cfg RedisConfig, logger *slog.Logger) (redis.UniversalClient, fun
 			return nil, nil, fmt.Errorf("embedded store: %w", err)
 		}
 		logger.Warn("EMBEDDED STORE: no Redis configured; state lives in this process only and is lost on restart", "addr", m.Addr())
-		rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), PoolSize: pool, ReadTimeout: timeout, WriteTimeout: timeout})
+		rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), PoolSize: pool, ReadTimeout: timeout, WriteTimeout: timeout, ContextTimeoutEnabled: true})
 		return rdb, func() { rdb.Close(); m.Close() }, nil
 	}
 	opts, err := session.RedisOptions(cfg.URL)
@@ -220,6 +220,10 @@ func openRedis(cfg RedisConfig, logger *slog.Logger) (redis.UniversalClient, fun
 	}
 	opts.PoolSize = pool
 	opts.ReadTimeout, opts.WriteTimeout = timeout, timeout
+	// A RADIUS request's deadline (radius.store_timeout) must bound its
+	// Redis I/O too, so that a stalled Redis leaves the NAS time to fail
+	// over instead of holding the worker for redis.timeout.
+	opts.ContextTimeoutEnabled = true
 	opts.DialTimeout = timeout
 	rdb := redis.NewUniversalClient(opts)
 	logger.Info("redis", "url", session.RedactURL(cfg.URL))
