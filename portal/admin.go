@@ -16,6 +16,10 @@ import (
 	"hotspot/session"
 )
 
+// DefaultAdminListen is the admin listener's address when none is set:
+// loopback only.
+const DefaultAdminListen = "127.0.0.1:8081"
+
 // AdminConfig is the admin listener's part of the config file.
 type AdminConfig struct {
 	// Listen is the admin listener's address; keep it off the public

@@ -26,8 +26,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/redis/go-redis/v9"
 
+	"hotspot/internal/redistest"
 	"hotspot/session"
 )
 
@@ -130,11 +130,9 @@ type adminEnv struct {
 
 func newAdminEnv(t testing.TB, disconnecter bool) *adminEnv {
 	t.Helper()
-	mr := miniredis.RunT(t)
+	mr, rdb := redistest.Embedded(t)
 	clock := new(atomic.Int64)
 	clock.Store(t0.UnixNano())
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
 	st, err := session.NewStore(rdb, session.Config{
 		MACHashKey:   "admin-test-mac-hash-key",
 		TermsVersion: "v1",

@@ -272,7 +272,8 @@ func tokenHash(_ context.Context, c *cli, args []string) error {
 	if err != nil && err != io.EOF {
 		return fmt.Errorf("read the token from standard input: %w", err)
 	}
-	token := strings.TrimRight(line, "\r\n")
+	// The server trims the presented token the same way.
+	token := strings.TrimSpace(line)
 	if len(token) < portal.MinTokenLen {
 		return fmt.Errorf("the token on standard input is shorter than %d characters", portal.MinTokenLen)
 	}

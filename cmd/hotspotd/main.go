@@ -122,13 +122,13 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	portalLn, err := net.Listen("tcp", orDefault(cfg.Portal.Listen, ":8080"))
+	portalLn, err := net.Listen("tcp", orDefault(cfg.Portal.Listen, portal.DefaultListen))
 	if err != nil {
 		authConn.Close()
 		acctConn.Close()
 		return fmt.Errorf("portal: listen: %w", err)
 	}
-	adminLn, err := net.Listen("tcp", orDefault(cfg.Admin.Listen, "127.0.0.1:8081"))
+	adminLn, err := net.Listen("tcp", orDefault(cfg.Admin.Listen, portal.DefaultAdminListen))
 	if err != nil {
 		authConn.Close()
 		acctConn.Close()
