@@ -5,7 +5,12 @@
 GO       ?= go
 BIN      := bin
 CONFIG   ?= deploy/demo.yaml
-FUZZTIME ?= 5s
+# Each fuzz target runs this many inputs in make test. A count, not a
+# duration: with a short duration Go's fuzz coordinator can end with
+# "context deadline exceeded" when its deadline hits while the workers are
+# still gathering the cached corpus (seen in CI), failing a run that found
+# nothing. Longer runs: make fuzz FUZZTIME=10m.
+FUZZTIME ?= 10000x
 
 # command:Debian package, for what the tests run. chromium runs the portal's
 # browser tests (portal/browser_test.go); npm installs axe-core for them.
