@@ -32,7 +32,7 @@ FUZZ_TARGETS := ./session:FuzzParseMAC ./radius:FuzzHandlePacket ./radius:FuzzMe
                 ./portal:FuzzRedirect ./portal:FuzzAccept \
                 ./session:FuzzParseCursor ./portal:FuzzSessionQuery
 
-.PHONY: all build run test deps check generate check-generate unit fuzz clean screenshots bench bench-scale
+.PHONY: all build run test deps check generate check-generate unit fuzz clean screenshots bench bench-scale profile
 
 all: build
 
@@ -121,6 +121,13 @@ bench-scale:
 	$(GO) build -o $(BIN)/hotspotd ./cmd/hotspotd
 	$(GO) build -o $(BIN)/radload ./cmd/radload
 	bench/scale.sh
+
+## profile: CPU and allocation profiles of hotspotd and Redis's command
+## statistics under one load scenario (PROFILE_SCENARIO=acct|auth|mac-auth).
+profile:
+	$(GO) build -o $(BIN)/hotspotd ./cmd/hotspotd
+	$(GO) build -o $(BIN)/radload ./cmd/radload
+	bench/profile.sh
 
 ## screenshots: every portal page at phone size (360x740) in de, en and ar,
 ## as PNGs in screenshots/out/ (git-ignored), from the browser tests.

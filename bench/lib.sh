@@ -71,12 +71,12 @@ start_redis() {
 }
 
 # hotspot_config TEMPLATE OUT REDIS_PORT fills in a hotspotd config and
-# sets AUTH_PORT and ACCT_PORT.
+# sets AUTH_PORT, ACCT_PORT and ADMIN_PORT.
 hotspot_config() {
-  AUTH_PORT=$(free_port); ACCT_PORT=$(free_port)
+  AUTH_PORT=$(free_port); ACCT_PORT=$(free_port); ADMIN_PORT=$(free_port)
   sed -e "s/@REDIS_PORT@/$3/" \
       -e "s/@AUTH_PORT@/$AUTH_PORT/" -e "s/@ACCT_PORT@/$ACCT_PORT/" \
-      -e "s/@PORTAL_PORT@/$(free_port)/" -e "s/@ADMIN_PORT@/$(free_port)/" "$1" > "$2"
+      -e "s/@PORTAL_PORT@/$(free_port)/" -e "s/@ADMIN_PORT@/$ADMIN_PORT/" "$1" > "$2"
 }
 
 # start_hotspotd CONFIG LOG starts the daemon and sets HS_PID.

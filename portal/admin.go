@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -28,6 +29,10 @@ type AdminConfig struct {
 	// Tokens may use the API under /api/v1. With none, every API request
 	// is refused (health, readiness and metrics stay open).
 	Tokens []AdminToken `yaml:"tokens"`
+	// Pprof serves Go's runtime profiles (net/http/pprof) under
+	// /debug/pprof/ to operator tokens, for finding hot spots in
+	// production. Off by default.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Validate reports every problem of c at once.
@@ -182,6 +187,18 @@ func NewAdmin(cfg AdminConfig, store AdminStore, disconnecter Disconnecter, gath
 	// A collector that fails (Redis down) leaves its series out; the
 	// rest of the scrape still answers.
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
+
+	if cfg.Pprof {
+		// Profiles reveal memory contents such as keys and addresses:
+		// operators only.
+		dbg := e.Group("/debug/pprof", a.requireRole(RoleOperator))
+		dbg.GET("/", gin.WrapF(pprof.Index))
+		dbg.GET("/cmdline", gin.WrapF(pprof.Cmdline))
+		dbg.GET("/profile", gin.WrapF(pprof.Profile))
+		dbg.GET("/symbol", gin.WrapF(pprof.Symbol))
+		dbg.GET("/trace", gin.WrapF(pprof.Trace))
+		dbg.GET("/:name", func(c *gin.Context) { pprof.Handler(c.Param("name")).ServeHTTP(c.Writer, c.Request) })
+	}
 
 	api := e.Group("/api/v1")
 	api.GET("/openapi.json", serveOpenAPI)

@@ -209,6 +209,21 @@ func TestLedgerStopAfterExpiry(t *testing.T) {
 	})
 }
 
+// TestLedgerLargeCounters: counters up to MaxCounter survive the trip
+// through the open hash exactly, as a session expires while silent and
+// reports again.
+func TestLedgerLargeCounters(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		s, _ := newStore(t, rdb, testConfig())
+		const big = session.MaxCounter - 10
+		mustAccount(t, s, acct(session.AcctInterim, "s1", big, 0))
+		expire(t, rdb, "*:s:nas1:s1")
+		if u := mustAccount(t, s, acct(session.AcctInterim, "s1", big+3, 0)); u.Input != big+3 {
+			t.Errorf("after expiry: input %d, want %d (%d before, 3 since)", u.Input, int64(big+3), int64(big))
+		}
+	})
+}
+
 // expire deletes the keys matching pattern, as their TTL would.
 func expire(t *testing.T, rdb redis.UniversalClient, pattern string) {
 	t.Helper()

@@ -196,6 +196,9 @@ func (s *Store) Sessions(ctx context.Context, f SessionFilter) (SessionPage, err
 		f.Limit = DefaultPageSize
 	}
 	f.Limit = min(f.Limit, MaxPageSize)
+	if err := s.flushIndexes(ctx); err != nil {
+		return SessionPage{}, err
+	}
 	if f.Device != "" {
 		return s.deviceSessions(ctx, f)
 	}
@@ -264,8 +267,8 @@ func (f SessionFilter) matches(sess Session) bool {
 	return true
 }
 
-// deviceSessions lists one device's sessions: its open-session set holds
-// the active ones; the closed ones are found in the index by the device's
+// deviceSessions lists one device's sessions: its open hash holds the
+// active ones; the closed ones are found in the index by the device's
 // key prefix. A device has few sessions in the retention period, so they
 // are sorted and paged in memory.
 func (s *Store) deviceSessions(ctx context.Context, f SessionFilter) (SessionPage, error) {
@@ -274,12 +277,12 @@ func (s *Store) deviceSessions(ctx context.Context, f SessionFilter) (SessionPag
 	}
 	tag := "{d:" + f.Device + "}"
 	scores := map[string]int64{}
-	open, err := s.rdb.SMembers(ctx, openKey(tag)).Result()
+	open, err := s.rdb.HKeys(ctx, openKey(tag)).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return SessionPage{}, unavailable("list device sessions", err)
 	}
-	for _, k := range open {
-		scores[k] = -1 // the hash's updated field stands in for the score
+	for _, f := range open {
+		scores[tag+":s:"+f] = -1 // the hash's updated field stands in for the score
 	}
 	if f.State != StateActive {
 		idx := allSessionsKey
@@ -497,6 +500,9 @@ func (r *StatsRow) add(active bool, in, out uint64) {
 // day. It reads every such session (pipelined, a batch per round trip), so
 // it costs in proportion to the day's sessions.
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	if err := s.flushIndexes(ctx); err != nil {
+		return Stats{}, err
+	}
 	now := s.now()
 	since := s.windowEnd(now).AddDate(0, 0, -1)
 	st := Stats{Since: since, Total: StatsRow{Name: "total"}}
@@ -513,24 +519,25 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		cmds := make([]*redis.SliceCmd, len(batch))
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, e := range batch {
-				cmds[i] = p.HMGet(ctx, e.key, "state", "nas", "ap", "in", "out")
+				cmds[i] = p.HMGet(ctx, e.key, "state", "ap", "in", "out")
 			}
 			return nil
 		})
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return false, err
 		}
-		for _, c := range cmds {
+		for i, c := range cmds {
 			v := c.Val()
-			if len(v) != 5 || v[0] == nil {
+			if len(v) != 4 || v[0] == nil {
 				continue // expired
 			}
 			str := func(i int) string { x, _ := v[i].(string); return x }
 			num := func(i int) uint64 { n, _ := strconv.ParseUint(str(i), 10, 64); return n }
-			active, in, out := str(0) == "active", num(3), num(4)
+			active, in, out := str(0) == "active", num(2), num(3)
+			nas, _ := sessionWhere(batch[i].key)
 			st.Total.add(active, in, out)
-			row(byNAS, str(1)).add(active, in, out)
-			if ap := str(2); ap != "" {
+			row(byNAS, nas).add(active, in, out)
+			if ap := str(1); ap != "" {
 				row(byAP, ap).add(active, in, out)
 			}
 		}
@@ -560,6 +567,9 @@ func sortedRows(m map[string]*StatsRow) []StatsRow {
 // reported within the time an active session lives, in one round trip.
 // It reads the per-NAS sets of open sessions that Accounting-On/Off uses.
 func (s *Store) ActiveSessions(ctx context.Context, nases []string) (map[string]int64, error) {
+	if err := s.flushIndexes(ctx); err != nil {
+		return nil, err
+	}
 	from := strconv.FormatInt(s.now().Add(-s.activeWindow()).Unix(), 10)
 	cmds := make([]*redis.IntCmd, len(nases))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {

@@ -64,8 +64,17 @@ func sessionKeyOf(id string) (string, error) {
 	return k, nil
 }
 
+// sessionWhere returns the NAS and the Acct-Session-Id that a session key
+// names: NAS names hold no colons, so the first one after ":s:" ends it.
+func sessionWhere(key string) (nas, acctSessionID string) {
+	_, rest, _ := strings.Cut(key, "}:s:")
+	nas, acctSessionID, _ = strings.Cut(rest, ":")
+	return nas, acctSessionID
+}
+
 // parseSession reads a session hash as the acct script writes it.
 func parseSession(key string, h map[string]string) Session {
+	nas, sid := sessionWhere(key)
 	num := func(f string) uint64 { n, _ := strconv.ParseUint(h[f], 10, 64); return n }
 	unix := func(f string) time.Time {
 		n, err := strconv.ParseInt(h[f], 10, 64)
@@ -75,7 +84,7 @@ func parseSession(key string, h map[string]string) Session {
 		return time.Unix(n, 0)
 	}
 	s := Session{
-		ID: sessionID(key), NAS: h["nas"], NASIP: h["nasip"], AcctSessionID: h["sid"],
+		ID: sessionID(key), NAS: nas, NASIP: h["nasip"], AcctSessionID: sid,
 		Username: h["user"], AP: h["ap"], SSID: h["ssid"], IP: h["ip"],
 		Active: h["state"] == "active", StartedAt: unix("started"), UpdatedAt: unix("updated"),
 		InputOctets: num("in"), OutputOctets: num("out"), SessionTime: uint32(num("time")),

@@ -140,10 +140,13 @@ func (s *Store) DeviceStatusByIP(ctx context.Context, nas string, ip netip.Addr)
 		return DeviceStatus{}, Session{}, ErrNotFound
 	}
 	sess := parseSession(sk, dev.open[i].h)
-	if !sess.Active {
+	pol := s.PolicyFor(Where{NAS: sess.NAS, SSID: sess.SSID})
+	// An open session lives a live TTL after its last record (its key
+	// expires then; this holds it to that on any Redis clock).
+	if !sess.Active || !now.Before(sess.UpdatedAt.Add(liveTTL(pol))) {
 		return DeviceStatus{}, Session{}, ErrNotFound
 	}
-	return s.status(dev, s.PolicyFor(Where{NAS: sess.NAS, SSID: sess.SSID}), now), sess, nil
+	return s.status(dev, pol, now), sess, nil
 }
 
 // status computes a device's status under pol from what readDevice read.

@@ -180,8 +180,12 @@ func TestKeysPrivateAndExpiringWithPolicies(t *testing.T) {
 	if err := s.FinishEnforcement(ctx, es[0], session.DynAuthResult{ErrorCause: 503}, nil); err != nil {
 		t.Fatal(err)
 	}
+	// Write the admin indexes, so that their keys are checked too.
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
 	keys := rdb.Keys(ctx, "*").Val()
-	var sawIP, sawSeen, sawWeek, sawMonth bool
+	var sawIP, sawOpen, sawIndex, sawWeek, sawMonth bool
 	for _, k := range keys {
 		if ttl := rdb.TTL(ctx, k).Val(); ttl <= 0 {
 			t.Errorf("key %q has TTL %v, want a positive TTL", k, ttl)
@@ -192,11 +196,12 @@ func TestKeysPrivateAndExpiringWithPolicies(t *testing.T) {
 			}
 		}
 		sawIP = sawIP || strings.HasPrefix(k, "ip:{")
-		sawSeen = sawSeen || strings.HasSuffix(k, ":seen")
+		sawOpen = sawOpen || strings.HasSuffix(k, ":open") && strings.HasPrefix(k, "{d:")
+		sawIndex = sawIndex || strings.HasPrefix(k, "idx:{")
 		sawWeek = sawWeek || strings.Contains(k, ":use:w")
 		sawMonth = sawMonth || strings.Contains(k, ":use:m")
 	}
-	if !sawIP || !sawSeen || !sawWeek || !sawMonth {
-		t.Errorf("keys %v: want an address index, a seen record, weekly and monthly ledgers", keys)
+	if !sawIP || !sawOpen || !sawIndex || !sawWeek || !sawMonth {
+		t.Errorf("keys %v: want an address index, an open hash, session indexes, weekly and monthly ledgers", keys)
 	}
 }

@@ -37,6 +37,8 @@ type Store struct {
 	// A lone request waits for nothing. Without it, authScript reads the
 	// same in one round trip.
 	reads *redis.AutoPipeliner
+	// idx writes the admin views' indexes in batches (index.go).
+	idx *indexer
 
 	auth, acct, device, claim, finish, close, ip *redis.Script
 }
@@ -72,7 +74,7 @@ func NewStore(rdb redis.UniversalClient, cfg Config, now func() time.Time) (*Sto
 			reads = ap
 		}
 	}
-	return &Store{
+	st := &Store{
 		rdb: rdb, cfg: cfg, loc: loc, hash: h, now: now, reads: reads,
 		windows: windowsInUse(cfg.Policy, cfg.Policies),
 		auth:    redis.NewScript(authScript),
@@ -82,7 +84,37 @@ func NewStore(rdb redis.UniversalClient, cfg Config, now func() time.Time) (*Sto
 		finish:  redis.NewScript(finishScript),
 		close:   redis.NewScript(closeScript),
 		ip:      redis.NewScript(ipScript),
-	}, nil
+	}
+	st.idx = newIndexer(rdb, cfg.Retention, st.activeWindow(), now)
+	return st, nil
+}
+
+// Close writes the index entries still waiting; the Redis client stays
+// open (it is the caller's). Call it before closing the client.
+func (s *Store) Close(ctx context.Context) error {
+	if err := s.idx.flush(ctx); err != nil {
+		return unavailable("write session indexes", err)
+	}
+	return nil
+}
+
+// flushIndexes writes the index entries still waiting, so that a reader of
+// the indexes sees every record this instance has answered.
+func (s *Store) flushIndexes(ctx context.Context) error {
+	if err := s.idx.flush(ctx); err != nil {
+		return unavailable("write session indexes", err)
+	}
+	return nil
+}
+
+// hot is what runs the hot path's commands: the autopipeliner, so that the
+// records handled at the same time share one write and one read with
+// Redis, or the client.
+func (s *Store) hot() redis.Cmdable {
+	if s.reads != nil {
+		return s.reads
+	}
+	return s.rdb
 }
 
 // Config returns the store's configuration with defaults filled in.
@@ -121,8 +153,6 @@ func rememberKey(d string) string                { return d + ":rem" }
 func useKey(d, window string) string             { return d + ":use:" + window }
 func openKey(d string) string                    { return d + ":open" }
 func sessionKey(d, nas, sessionID string) string { return d + ":s:" + nas + ":" + sessionID }
-func nasOpenKey(nas string) string               { return "nas:{" + nas + "}:open" }
-func seenKey(d string) string                    { return d + ":seen" }
 
 // ipKey is the client-address index of ip: which session holds the
 // address on each NAS. It is named by a keyed hash, like a device.
@@ -134,21 +164,6 @@ func tagOf(key string) string {
 		return key[:i+1]
 	}
 	return ""
-}
-
-// Index keys of the admin views (sorted sets of session keys by last
-// update). Each is its own slot; they are never the source of truth.
-const allSessionsKey = "idx:{sessions}"
-
-func nasSessionsKey(nas string) string { return "idx:{nas:" + nas + "}" }
-func apSessionsKey(ap string) string   { return "idx:{ap:" + ap + "}" }
-
-func (s *Store) sessionIndexes(nas, ap string) []string {
-	idx := []string{allSessionsKey, nasSessionsKey(nas)}
-	if ap != "" {
-		idx = append(idx, apSessionsKey(ap))
-	}
-	return idx
 }
 
 // windowEnd returns when the day that t falls in ends.
@@ -509,14 +524,13 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	d := s.deviceTag(r.MAC)
 	sk := sessionKey(d, r.NAS, r.SessionID)
 	live := liveTTL(pol)
-	keys := []string{sk, openKey(d), seenKey(d)}
 	throttled := ""
 	if r.Throttled {
 		throttled = "1"
 	}
-	args := []any{string(r.Status), r.InputOctets, r.OutputOctets, r.SessionTime, now.Unix(),
-		secs(live), secs(s.keepTTL()), r.NAS, r.SessionID, r.MAC.String(), r.AP, r.SSID, r.IP,
-		r.Username, r.NASIP, throttled, secs(s.cfg.Retention)}
+	keys := make([]string, 2, 2+len(s.windows))
+	keys[0], keys[1] = sk, openKey(d)
+	args := make([]any, 19, 19+len(s.windows))
 	at := -1 // the position of the policy's window among s.windows
 	for i, w := range s.windows {
 		lg := s.ledgerOf(d, w, now)
@@ -526,50 +540,46 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 			at = i
 		}
 	}
-	var res *redis.Cmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		res = s.acct.EvalSha(ctx, p, keys, args...)
-		// The per-NAS index lets Accounting-On/Off find the NAS's sessions.
-		// It is an index, not the truth: best effort, in the same round trip.
-		if r.Status == AcctStop {
-			p.ZRem(ctx, nasOpenKey(r.NAS), sk)
-		} else {
-			p.ZAdd(ctx, nasOpenKey(r.NAS), redis.Z{Score: float64(now.Unix()), Member: sk})
-			// Sessions that expired without a Stop leave the index once
-			// they cannot be active any more.
-			p.ZRemRangeByScore(ctx, nasOpenKey(r.NAS), "-inf", "("+strconv.FormatInt(now.Add(-s.activeWindow()).Unix(), 10))
-			p.Expire(ctx, nasOpenKey(r.NAS), s.cfg.Retention)
-		}
-		// Admin views: every session by last update, overall, per NAS and
-		// per AP. Members whose session key expired are skipped on read and
-		// trimmed by score here.
-		z := redis.Z{Score: float64(now.Unix()), Member: sk}
-		oldest := strconv.FormatInt(now.Add(-s.cfg.Retention).Unix(), 10)
-		for _, idx := range s.sessionIndexes(r.NAS, r.AP) {
-			p.ZAdd(ctx, idx, z)
-			p.ZRemRangeByScore(ctx, idx, "-inf", "("+oldest)
-			p.Expire(ctx, idx, s.cfg.Retention)
-		}
-		// The client-address index of the RFC 8908 API: which session holds
-		// the device's address on this NAS, for as long as it may live.
-		if ip, err := netip.ParseAddr(r.IP); err == nil {
-			ik := s.ipKey(ip)
-			if r.Status == AcctStop {
-				s.ip.EvalSha(ctx, p, []string{ik}, "del", r.NAS, sk, 0, 0)
-			} else {
-				s.ip.EvalSha(ctx, p, []string{ik}, "set", r.NAS, sk, now.Add(live).Unix(), secs(live))
-			}
-		}
-		return nil
-	})
+	if at < 0 {
+		return Usage{}, fmt.Errorf("session: account: policy %q's window is not in use", pol.Name)
+	}
+	args[0], args[1], args[2], args[3], args[4] = string(r.Status), r.InputOctets, r.OutputOctets, r.SessionTime, now.Unix()
+	args[5], args[6], args[7], args[8], args[9] = secs(live), secs(s.keepTTL()), r.NAS, r.SessionID, r.MAC.String()
+	args[10], args[11], args[12], args[13], args[14] = r.AP, r.SSID, r.IP, r.Username, r.NASIP
+	args[15], args[16], args[17], args[18] = throttled, at+1, int64(pol.Data), secs(pol.OnlineTime)
+
+	// The script, and the client-address index of the RFC 8908 API where a
+	// Start or Stop surely changes it, go out together; an interim changes
+	// it only when the script says so (see acctScript).
+	hot := s.hot()
+	res := s.acct.EvalSha(ctx, hot, keys, args...)
+	ip, ipErr := netip.ParseAddr(r.IP)
+	var ipc []redis.Cmder
+	switch {
+	case ipErr != nil:
+	case r.Status == AcctStart:
+		ipc = s.setAddress(ctx, hot, ip, r.NAS, sk, now, live)
+	case r.Status == AcctStop:
+		ipc = []redis.Cmder{s.ip.EvalSha(ctx, hot, []string{s.ipKey(ip)}, r.NAS, sk)}
+	}
+	vals, err := res.Int64Slice()
 	if err != nil {
 		return Usage{}, err
 	}
-	vals, err := res.Int64Slice()
-	if err != nil || len(vals) != 1+3*len(s.windows) || at < 0 {
-		return Usage{}, fmt.Errorf("session: account: script result %v: %v", vals, err)
+	if len(vals) != 2+3*len(s.windows) {
+		return Usage{}, fmt.Errorf("session: account: script result %v", vals)
 	}
-	w := vals[1+3*at:]
+	if ipc == nil && ipErr == nil && vals[1] == 1 {
+		ipc = s.setAddress(ctx, hot, ip, r.NAS, sk, now, live)
+	}
+	for _, c := range ipc {
+		if err := c.Err(); err != nil {
+			return Usage{}, err
+		}
+	}
+	s.idx.add(sk, indexEntryUpdate{nas: r.NAS, ap: r.AP, at: now.Unix(), closed: r.Status == AcctStop})
+
+	w := vals[2+3*at:]
 	u := Usage{
 		Input: w[0], Output: w[1], Online: time.Duration(w[2]) * time.Second,
 		Limit: int64(pol.Data), OnlineLimit: pol.OnlineTime, Policy: pol.Name,
@@ -577,6 +587,20 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	want, _ := pol.level(u.Total(), u.Online)
 	u.Enforce = want > levelNone && int64(want) > vals[0]
 	return u, nil
+}
+
+// setAddress points the client-address index entry of ip on nas at the
+// session sk. The entry lives two live TTLs, and the acct script has it
+// written again before that runs out; the key lives as long as its
+// longest-lived entry (EXPIRE NX gives a new key its TTL, GT only ever
+// extends it). It returns the commands, queued.
+func (s *Store) setAddress(ctx context.Context, c redis.Cmdable, ip netip.Addr, nas, sk string, now time.Time, live time.Duration) []redis.Cmder {
+	ik := s.ipKey(ip)
+	return []redis.Cmder{
+		c.HSet(ctx, ik, nas, strconv.FormatInt(now.Add(2*live).Unix(), 10)+" "+sk),
+		c.ExpireNX(ctx, ik, 2*live),
+		c.ExpireGT(ctx, ik, 2*live),
+	}
 }
 
 func isNoScript(err error) bool {
@@ -587,6 +611,9 @@ func isNoScript(err error) bool {
 // Accounting-On and Accounting-Off: the NAS restarted and its sessions are
 // gone. It returns how many sessions it closed.
 func (s *Store) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr) (int, error) {
+	if err := s.flushIndexes(ctx); err != nil {
+		return 0, err
+	}
 	idx := nasOpenKey(nas)
 	from := ""
 	if nasIP.IsValid() {
@@ -647,7 +674,7 @@ func (s *Store) closeSession(ctx context.Context, sk, from string) (closeResult,
 	if d == "" {
 		return sessionNotOpen, nil
 	}
-	nas, err := s.close.Run(ctx, s.rdb, []string{sk, openKey(d), seenKey(d)}, s.now().Unix(), secs(s.keepTTL()), from).Text()
+	nas, err := s.close.Run(ctx, s.rdb, []string{sk, openKey(d)}, s.now().Unix(), secs(s.keepTTL()), from).Text()
 	switch {
 	case err != nil:
 		return sessionNotOpen, unavailable("close session", err)
@@ -656,8 +683,6 @@ func (s *Store) closeSession(ctx context.Context, sk, from string) (closeResult,
 	case nas == "=":
 		return sessionElsewhere, nil
 	}
-	if err := s.rdb.ZRem(ctx, nasOpenKey(nas), sk).Err(); err != nil {
-		return sessionClosed, unavailable("close session", err)
-	}
+	s.idx.add(sk, indexEntryUpdate{nas: nas, at: s.now().Unix(), closed: true})
 	return sessionClosed, nil
 }

@@ -140,7 +140,15 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		"radius_auth", authConn.LocalAddr().String(), "radius_acct", acctConn.LocalAddr().String())
 
 	// Shutdown order: HTTP first (no new grants), then RADIUS (in-flight
-	// accounting is stored), then Redis (deferred above).
+	// accounting is stored), then the session indexes still waiting, then
+	// Redis (deferred above).
+	defer func() {
+		fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer fcancel()
+		if err := store.Close(fctx); err != nil {
+			logger.Warn("hotspotd: session indexes not written at shutdown", "err", err)
+		}
+	}()
 	g, gctx := errgroup.WithContext(ctx)
 	var httpWG sync.WaitGroup
 	for _, h := range []struct {

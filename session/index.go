@@ -1,0 +1,218 @@
+package session
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The admin views read four kinds of index, sorted sets of session keys
+// scored by the Unix time of the session's last record: every session, a
+// NAS's sessions, an AP's sessions, and a NAS's open sessions (which
+// Accounting-On/Off closes and the active-sessions gauge counts). Each is
+// its own hash slot, away from the device keys that are the truth, so an
+// accounting record cannot update them in its script.
+//
+// Updating them with every record cost more than the record itself (a
+// ZADD, a trim and an EXPIRE per index), so the records of the last
+// indexInterval are gathered in memory and written together: one ZADD per
+// index with all its members, and a trim per index at most once a minute.
+// A record is answered once its script ran; its index entries follow
+// within indexInterval. Readers of the indexes on this instance flush
+// first, so they see every record this instance answered; another
+// instance's records show up within indexInterval. An instance that dies
+// loses at most that interval's entries, and an open session's next
+// interim puts it back. Readers already skip members whose session has
+// expired, and the indexes are trimmed by score, so a stale entry costs
+// nothing but a lookup.
+
+// Index keys.
+const allSessionsKey = "idx:{sessions}"
+
+func nasSessionsKey(nas string) string { return "idx:{nas:" + nas + "}" }
+func apSessionsKey(ap string) string   { return "idx:{ap:" + ap + "}" }
+func nasOpenKey(nas string) string     { return "nas:{" + nas + "}:open" }
+
+const (
+	// indexInterval is how long index entries wait to be written together.
+	indexInterval = 100 * time.Millisecond
+	// indexTrimEvery is how often an index is trimmed by score.
+	indexTrimEvery = time.Minute
+	// indexMaxPending bounds the entries waiting, should Redis be away;
+	// beyond it, updates of further sessions are dropped and counted.
+	indexMaxPending = 200_000
+	// indexMaxTrimmed bounds the indexes whose last trim is remembered.
+	indexMaxTrimmed = 50_000
+	// indexFlushTimeout bounds a flush that no caller waits for.
+	indexFlushTimeout = 5 * time.Second
+)
+
+// indexEntryUpdate is what one session's latest record means for the
+// indexes.
+type indexEntryUpdate struct {
+	nas, ap string
+	at      int64 // the record's time, the score
+	closed  bool  // the record closed the session
+}
+
+// indexer gathers index updates and writes them in batches.
+type indexer struct {
+	rdb redis.UniversalClient
+	// retention and active are how long an index keeps an entry after
+	// its session's last record: every index keeps closed sessions for
+	// the retention period, the NAS's open index only for as long as a
+	// silent session can still be active.
+	retention, active time.Duration
+	now               func() time.Time
+
+	mu      sync.Mutex
+	pending map[string]indexEntryUpdate // by session key
+	armed   bool                        // a flush is scheduled
+
+	flushing sync.Mutex           // one flush at a time
+	trimmed  map[string]time.Time // index key → last trim; under flushing
+
+	dropped atomic.Uint64 // updates dropped because too many waited
+	failed  atomic.Uint64 // flushes that Redis refused
+}
+
+func newIndexer(rdb redis.UniversalClient, retention, active time.Duration, now func() time.Time) *indexer {
+	return &indexer{
+		rdb: rdb, retention: retention, active: active, now: now,
+		pending: map[string]indexEntryUpdate{}, trimmed: map[string]time.Time{},
+	}
+}
+
+// add records that session sk had a record at u.at; a later record of the
+// same session replaces it before it is written (a closed session stays
+// closed). u.ap may be empty when the caller does not know it.
+func (x *indexer) add(sk string, u indexEntryUpdate) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if old, ok := x.pending[sk]; ok {
+		if old.at > u.at {
+			u.at = old.at
+		}
+		u.closed = u.closed || old.closed
+		if u.ap == "" {
+			u.ap = old.ap
+		}
+	} else if len(x.pending) >= indexMaxPending {
+		x.dropped.Add(1)
+		return
+	}
+	x.pending[sk] = u
+	if !x.armed {
+		x.armed = true
+		time.AfterFunc(indexInterval, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), indexFlushTimeout)
+			defer cancel()
+			_ = x.flush(ctx) // counted in failed; the entries wait for the next flush
+		})
+	}
+}
+
+// take removes and returns what is pending.
+func (x *indexer) take() map[string]indexEntryUpdate {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	p := x.pending
+	x.pending = map[string]indexEntryUpdate{}
+	x.armed = false
+	return p
+}
+
+// putBack returns entries a failed flush could not write, unless a newer
+// record of the same session came in meanwhile. No flush is scheduled for
+// them: the next record schedules one, and readers flush first.
+func (x *indexer) putBack(p map[string]indexEntryUpdate) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for sk, u := range p {
+		if _, ok := x.pending[sk]; ok {
+			continue
+		}
+		if len(x.pending) >= indexMaxPending {
+			x.dropped.Add(1)
+			continue
+		}
+		x.pending[sk] = u
+	}
+}
+
+// flush writes what is pending, in one round trip.
+func (x *indexer) flush(ctx context.Context) error {
+	x.flushing.Lock()
+	defer x.flushing.Unlock()
+	p := x.take()
+	if len(p) == 0 {
+		return nil
+	}
+	adds := map[string][]redis.Z{}
+	var closes map[string][]any // NAS open index → members to remove
+	for sk, u := range p {
+		z := redis.Z{Score: float64(u.at), Member: sk}
+		adds[allSessionsKey] = append(adds[allSessionsKey], z)
+		adds[nasSessionsKey(u.nas)] = append(adds[nasSessionsKey(u.nas)], z)
+		if u.ap != "" {
+			adds[apSessionsKey(u.ap)] = append(adds[apSessionsKey(u.ap)], z)
+		}
+		if u.closed {
+			if closes == nil {
+				closes = map[string][]any{}
+			}
+			closes[nasOpenKey(u.nas)] = append(closes[nasOpenKey(u.nas)], sk)
+		} else {
+			adds[nasOpenKey(u.nas)] = append(adds[nasOpenKey(u.nas)], z)
+		}
+	}
+	now := x.now()
+	var trims []string
+	_, err := x.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+		for idx, zs := range adds {
+			pl.ZAdd(ctx, idx, zs...)
+		}
+		for idx, members := range closes {
+			pl.ZRem(ctx, idx, members...)
+		}
+		// Trim by score what can no longer be shown: sessions whose last
+		// record is older than the retention period (or, in a NAS's open
+		// index, than an active session lives without one).
+		for idx := range adds {
+			if now.Sub(x.trimmed[idx]) < indexTrimEvery {
+				continue
+			}
+			keep := x.retention
+			if len(idx) > 4 && idx[:4] == "nas:" {
+				keep = x.active
+			}
+			pl.ZRemRangeByScore(ctx, idx, "-inf", "("+strconv.FormatInt(now.Add(-keep).Unix(), 10))
+			pl.Expire(ctx, idx, x.retention)
+			trims = append(trims, idx)
+		}
+		return nil
+	})
+	if err != nil {
+		x.failed.Add(1)
+		x.putBack(p)
+		return err
+	}
+	for _, idx := range trims {
+		x.trimmed[idx] = now
+	}
+	if len(x.trimmed) > indexMaxTrimmed {
+		// Forget indexes not touched lately (APs come and go); the next
+		// touch trims them again, which costs nothing when there is
+		// nothing to trim.
+		for idx, t := range x.trimmed {
+			if now.Sub(t) > indexTrimEvery {
+				delete(x.trimmed, idx)
+			}
+		}
+	}
+	return nil
+}
