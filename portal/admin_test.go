@@ -913,3 +913,37 @@ func FuzzSessionQuery(f *testing.F) {
 		}
 	})
 }
+
+// TestAdminPprof: the runtime profiles are served only when admin.pprof
+// is on, and only to operators.
+func TestAdminPprof(t *testing.T) {
+	e := newAdminEnv(t, false)
+	get := func(a *Admin, token string) int {
+		req := httptest.NewRequest(http.MethodGet, "/debug/pprof/heap?debug=1", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		a.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := get(e.admin, adminOperatorToken); code != http.StatusNotFound {
+		t.Errorf("pprof off, operator: %d, want 404", code)
+	}
+	cfg := AdminConfig{Pprof: true, Tokens: []AdminToken{
+		{Name: "alice", Role: RoleOperator, Hash: HashToken(adminOperatorToken)},
+		{Name: "bob", Role: RoleViewer, Hash: HashToken(adminViewerToken)},
+	}}
+	a, err := NewAdmin(cfg, e.store, nil, e.reg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		token string
+		want  int
+	}{{"", http.StatusUnauthorized}, {adminViewerToken, http.StatusForbidden}, {adminOperatorToken, http.StatusOK}} {
+		if code := get(a, c.token); code != c.want {
+			t.Errorf("pprof on, token %q: %d, want %d", c.token, code, c.want)
+		}
+	}
+}

@@ -20,4 +20,8 @@
 // also on Redis Cluster), and no key names a clear MAC. Every key has a
 // TTL. Store methods return errors wrapping ErrUnavailable when Redis
 // cannot be reached, so callers can tell an outage from a decision.
+//
+// An accounting record is one script on the device's keys (scripts.go);
+// the admin views' indexes, which span devices, are written in batches
+// (index.go). Close writes what is still waiting.
 package session
