@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"net/netip"
+	"strconv"
 	"sync"
 )
 
@@ -27,7 +28,7 @@ func ParseMAC(s string) (MAC, error) {
 		s = s[:len(s)-1]
 	}
 	if len(s) < 12 || len(s) > 17 {
-		return m, fmt.Errorf("session: parse MAC %q: wrong length", s)
+		return m, &macError{s: s, why: "wrong length"}
 	}
 	var sep byte
 	n := 0 // nibbles read
@@ -37,23 +38,23 @@ func ParseMAC(s string) (MAC, error) {
 		v, ok := hexNibble(c)
 		if !ok {
 			if c != ':' && c != '-' && c != '.' {
-				return m, fmt.Errorf("session: parse MAC %q: bad character %q", s, c)
+				return m, &macError{s: s, why: "bad character", c: c, bad: true}
 			}
 			if sep == 0 {
 				sep = c
 			} else if c != sep {
-				return m, fmt.Errorf("session: parse MAC %q: mixed separators", s)
+				return m, &macError{s: s, why: "mixed separators"}
 			}
 			// A separator must follow a whole group of hex digits, never lead,
 			// trail or repeat.
 			if n == 0 || i == len(s)-1 || lastSep == i-1 || n%2 != 0 {
-				return m, fmt.Errorf("session: parse MAC %q: misplaced separator", s)
+				return m, &macError{s: s, why: "misplaced separator"}
 			}
 			lastSep = i
 			continue
 		}
 		if n >= 12 {
-			return m, fmt.Errorf("session: parse MAC %q: too many digits", s)
+			return m, &macError{s: s, why: "too many digits"}
 		}
 		if n%2 == 0 {
 			m[n/2] = v << 4
@@ -63,9 +64,24 @@ func ParseMAC(s string) (MAC, error) {
 		n++
 	}
 	if n != 12 {
-		return m, fmt.Errorf("session: parse MAC %q: want 12 hex digits, got %d", s, n)
+		return m, &macError{s: s, why: "want 12 hex digits, got " + strconv.Itoa(n)}
 	}
 	return m, nil
+}
+
+// macError is ParseMAC's error. The RADIUS server tries every User-Name
+// as a MAC, so the message is only formatted when someone reads it.
+type macError struct {
+	s, why string
+	c      byte // the bad character, when bad is set
+	bad    bool
+}
+
+func (e *macError) Error() string {
+	if e.bad {
+		return fmt.Sprintf("session: parse MAC %q: %s %q", e.s, e.why, e.c)
+	}
+	return fmt.Sprintf("session: parse MAC %q: %s", e.s, e.why)
 }
 
 func hexNibble(c byte) (byte, bool) {

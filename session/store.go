@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -39,6 +40,9 @@ type Store struct {
 	reads *redis.AutoPipeliner
 	// idx writes the admin views' indexes in batches (index.go).
 	idx *indexer
+	// spans holds the last window of each kind (see span).
+	// (One per kind, made in NewStore: the map is only read after.)
+	spans map[Window]*atomic.Pointer[windowOf]
 
 	auth, acct, device, claim, finish, close, ip *redis.Script
 }
@@ -86,6 +90,10 @@ func NewStore(rdb redis.UniversalClient, cfg Config, now func() time.Time) (*Sto
 		ip:      redis.NewScript(ipScript),
 	}
 	st.idx = newIndexer(rdb, cfg.Retention, st.activeWindow(), now)
+	st.spans = make(map[Window]*atomic.Pointer[windowOf], len(windows))
+	for _, w := range windows {
+		st.spans[w] = new(atomic.Pointer[windowOf])
+	}
 	return st, nil
 }
 
@@ -182,8 +190,32 @@ type ledger struct {
 // ledgerOf returns the ledger of device d in the window of kind w that now
 // falls in. It is kept for the retention period after the window ends.
 func (s *Store) ledgerOf(d string, w Window, now time.Time) ledger {
+	sp := s.span(w, now)
+	return ledger{key: useKey(d, sp.id), start: sp.start, end: sp.end, ttl: sp.end.Sub(now) + s.cfg.Retention}
+}
+
+// windowOf is one window: when it starts and ends, and its ID in keys.
+type windowOf struct {
+	start, end time.Time
+	id         string
+}
+
+// span returns the window of kind w that now falls in. Every request needs
+// it, and it changes at midnight at most, so the last one of each kind is
+// kept.
+func (s *Store) span(w Window, now time.Time) windowOf {
+	c := s.spans[w]
+	if c == nil {
+		start, end := windowSpan(w, now, s.loc)
+		return windowOf{start: start, end: end, id: windowID(w, start)}
+	}
+	if sp := c.Load(); sp != nil && !now.Before(sp.start) && now.Before(sp.end) {
+		return *sp
+	}
 	start, end := windowSpan(w, now, s.loc)
-	return ledger{key: useKey(d, windowID(w, start)), start: start, end: end, ttl: end.Sub(now) + s.cfg.Retention}
+	sp := &windowOf{start: start, end: end, id: windowID(w, start)}
+	c.Store(sp)
+	return *sp
 }
 
 // liveTTL is how long an open session of a policy lives without a record
