@@ -15,11 +15,12 @@ import (
 )
 
 // handleAccounting answers an Accounting-Request; b is the packet as
-// received, req the same parsed. The Accounting-Response says "stored"
+// received, r holds the same parsed. The Accounting-Response says "stored"
 // (RFC 2866 §2), so it is sent only after the store succeeded; a store
 // failure gets no reply and the NAS sends the record again.
-func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.AddrPort, b []byte, req *radius.Packet) []byte {
+func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.AddrPort, b []byte, r *request) []byte {
 	start := time.Now()
+	req := &r.pkt
 	// Unlike an Access-Request's, this authenticator is a keyed digest of
 	// the packet: it proves the sender knows the secret.
 	if !ns.isAuthenticRequest(b) {
@@ -34,12 +35,15 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 	var (
 		result acctResult
 		mac    session.MAC
-		attrs  []slog.Attr
+		// Room for every attribute logged below, so that building them
+		// costs no allocation when the line is not written.
+		attrBuf [8]slog.Attr
+		attrs   = attrBuf[:0]
 	)
 	status, _ := rfc2866.AcctStatusType_Lookup(req)
 	switch status {
 	case rfc2866.AcctStatusType_Value_Start, rfc2866.AcctStatusType_Value_InterimUpdate, rfc2866.AcctStatusType_Value_Stop:
-		rec, unattributed, ok := parseAcctRecord(req, ns.nas.Name, src.Addr(), status)
+		rec, unattributed, ok := parseAcctRecord(req, ns.nas.Name, ns.ipText(src.Addr()), status)
 		result, mac = acctResultOf(status), rec.MAC
 		attrs = append(attrs, slog.String("session_id", rec.SessionID))
 		if !ok {
@@ -92,7 +96,7 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 		result = acctOther
 	}
 
-	reply, err := s.encode(req, radius.CodeAccountingResponse, nil)
+	reply, err := s.encode(ns, req, radius.CodeAccountingResponse, nil)
 	if err != nil {
 		s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
 		return nil
@@ -122,11 +126,12 @@ func acctResultOf(st rfc2866.AcctStatusType) acctResult {
 }
 
 // parseAcctRecord turns a Start, Interim-Update or Stop into a record for
-// the store. ok is false, with the reason, when the record names no device
-// or no session and so cannot be stored.
-func parseAcctRecord(req *radius.Packet, nas string, nasIP netip.Addr, status rfc2866.AcctStatusType) (rec session.AcctRecord, why unattributedReason, ok bool) {
+// the store; nasIP is the address it came from, as text. ok is false, with
+// the reason, when the record names no device or no session and so cannot
+// be stored.
+func parseAcctRecord(req *radius.Packet, nas, nasIP string, status rfc2866.AcctStatusType) (rec session.AcctRecord, why unattributedReason, ok bool) {
 	rec.NAS = nas
-	rec.NASIP = nasIP.Unmap().String()
+	rec.NASIP = nasIP
 	switch status {
 	case rfc2866.AcctStatusType_Value_Start:
 		rec.Status = session.AcctStart

@@ -1,10 +1,10 @@
 package radius
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/subtle"
-	"io"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -33,10 +33,11 @@ const (
 	msgMACAuthPassword  = "MAC authentication password is not the MAC"
 )
 
-// handleAccess answers an Access-Request; b is the packet as received,
-// req the same parsed. It returns nil when the request must get no reply.
-func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrPort, b []byte, req *radius.Packet) []byte {
+// handleAccess answers an Access-Request; b is the packet as received, r
+// holds the same parsed. It returns nil when the request must get no reply.
+func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrPort, b []byte, r *request) []byte {
 	start := time.Now()
+	req := &r.pkt
 	switch present, ok := ns.verifyMessageAuthenticator(b); {
 	case present && !ok:
 		// Also what a wrong shared secret looks like.
@@ -66,9 +67,12 @@ func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrP
 		}
 	}
 
-	reply, err := s.encode(req, radius.CodeAccessReject, radius.Attributes{
-		{Type: rfc2865.ReplyMessage_Type, Attribute: radius.Attribute(reject)},
-	})
+	var buf [64]byte // room for the Reply-Messages of this file and the store
+	attrs, err := appendText(buf[:0], rfc2865.ReplyMessage_Type, reject)
+	var reply []byte
+	if err == nil {
+		reply, err = s.encode(ns, req, radius.CodeAccessReject, attrs)
+	}
 	if err != nil {
 		s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
 		return nil
@@ -82,27 +86,28 @@ func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrP
 }
 
 func (s *Server) accept(ctx context.Context, ns *nasState, src netip.AddrPort, req *radius.Packet, ar session.AuthRequest, d session.Decision, start time.Time) []byte {
-	attrs, err := renderAccept(ns.nas.Kind, d)
-	if err == nil && d.Throttled {
+	// Room for any Access-Accept's attributes: they are copied into the
+	// reply, so the rendering need not outlive this call.
+	var buf [128]byte
+	attrs := appendAccept(buf[:0], ns.nas.Kind, d)
+	if d.Throttled {
 		// The NAS echoes Class in the session's accounting (RFC 2865
 		// §5.25), which tells the store that this session runs at the
 		// throttled rate already and needs no CoA-Request for it.
-		attrs = append(attrs, &radius.AVP{Type: rfc2865.Class_Type, Attribute: radius.Attribute(classThrottled)})
+		attrs, _ = appendText(attrs, rfc2865.Class_Type, classThrottled)
 	}
-	if err == nil {
-		var reply []byte
-		if reply, err = s.encode(req, radius.CodeAccessAccept, attrs); err == nil {
-			ns.m.accept.Inc()
-			dur := time.Since(start)
-			s.m.accessDur.Observe(dur.Seconds())
-			s.logRequest(ctx, slog.LevelDebug, "access accepted", ns, src, ar.MAC, radius.CodeAccessAccept, dur,
-				slog.Bool("mac_auth", ar.MACAuth), slog.Int64("remaining", d.Remaining),
-				slog.String("policy", d.Policy.Name), slog.Bool("throttled", d.Throttled))
-			return reply
-		}
+	reply, err := s.encode(ns, req, radius.CodeAccessAccept, attrs)
+	if err != nil {
+		s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
+		return nil
 	}
-	s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
-	return nil
+	ns.m.accept.Inc()
+	dur := time.Since(start)
+	s.m.accessDur.Observe(dur.Seconds())
+	s.logRequest(ctx, slog.LevelDebug, "access accepted", ns, src, ar.MAC, radius.CodeAccessAccept, dur,
+		slog.Bool("mac_auth", ar.MACAuth), slog.Int64("remaining", d.Remaining),
+		slog.String("policy", d.Policy.Name), slog.Bool("throttled", d.Throttled))
+	return reply
 }
 
 // storeUnavailable counts and logs a request left unanswered because the
@@ -170,8 +175,9 @@ func parseAccessRequest(req *radius.Packet, nas string) (ar session.AuthRequest,
 		// claims to be.
 		switch {
 		case hasPAP:
-			pw, err := radius.UserPassword(pap, req.Secret, req.Authenticator[:])
-			if err != nil {
+			var buf [maxUserPassword]byte
+			pw, ok := revealUserPassword(&buf, pap, req.Secret, &req.Authenticator)
+			if !ok {
 				return ar, msgBadPassword
 			}
 			if len(pw) > 0 {
@@ -197,11 +203,13 @@ func parseAccessRequest(req *radius.Packet, nas string) (ar session.AuthRequest,
 	ar.Username = user
 	switch {
 	case hasPAP:
-		pw, err := radius.UserPassword(pap, req.Secret, req.Authenticator[:])
-		if err != nil {
+		p := new(papPassword)
+		pw, ok := revealUserPassword(&p.buf, pap, req.Secret, &req.Authenticator)
+		if !ok {
 			return ar, msgBadPassword
 		}
-		ar.Credentials = papPassword(pw)
+		p.n = len(pw)
+		ar.Credentials = p
 	case hasCHAP:
 		c, ok := parseCHAP(req, chap)
 		if !ok {
@@ -214,13 +222,52 @@ func parseAccessRequest(req *radius.Packet, nas string) (ar session.AuthRequest,
 	return ar, ""
 }
 
-// papPassword is the cleartext of a User-Password. radius.UserPassword has
-// already cut the NUL padding of RFC 2865 §5.2.
-type papPassword []byte
+// maxUserPassword is the longest User-Password, hidden or not (RFC 2865
+// §5.2).
+const maxUserPassword = 128
+
+// papPassword is the cleartext of a User-Password, without the NUL padding
+// of RFC 2865 §5.2. It holds its own copy, which refers to nothing of the
+// packet and costs no allocation of its own.
+type papPassword struct {
+	buf [maxUserPassword]byte
+	n   int
+}
 
 // Match reports whether p is password, in constant time.
-func (p papPassword) Match(password string) bool {
-	return subtle.ConstantTimeCompare(p, []byte(password)) == 1
+func (p *papPassword) Match(password string) bool {
+	return subtle.ConstantTimeCompare(p.buf[:p.n], []byte(password)) == 1
+}
+
+// revealUserPassword undoes the hiding of the User-Password a (RFC 2865
+// §5.2) into buf and returns the cleartext, cut at the first NUL, as
+// radius.UserPassword does, without its allocations. ok is false when a is
+// not a whole number of 16-octet blocks, 1 to 8 of them, or the secret is
+// empty.
+func revealUserPassword(buf *[maxUserPassword]byte, a radius.Attribute, secret []byte, authenticator *[16]byte) (pw []byte, ok bool) {
+	if len(a) < 16 || len(a) > maxUserPassword || len(a)%16 != 0 || len(secret) == 0 {
+		return nil, false
+	}
+	// Block i is masked with MD5(secret ‖ c), c the Request Authenticator
+	// for the first block and the hidden block before it for the others.
+	h := md5.New()
+	var sum [md5.Size]byte
+	c := authenticator[:]
+	for i := 0; i < len(a); i += 16 {
+		h.Reset()
+		h.Write(secret)
+		h.Write(c)
+		h.Sum(sum[:0])
+		for j := range 16 {
+			buf[i+j] = a[i+j] ^ sum[j]
+		}
+		c = a[i : i+16]
+	}
+	pw = buf[:len(a)]
+	if i := bytes.IndexByte(pw, 0); i >= 0 {
+		pw = pw[:i]
+	}
+	return pw, true
 }
 
 // chapResponse is a CHAP-Password (RFC 2865 §5.3) with the challenge it
@@ -229,35 +276,40 @@ type chapResponse struct {
 	ident     byte
 	response  [md5.Size]byte
 	challenge []byte
+	// challengeBuf holds the usual 16-octet challenge, so that a copy of
+	// it costs no allocation of its own.
+	challengeBuf [md5.Size]byte
 }
 
 // parseCHAP reads the CHAP-Password value a and its challenge: the
 // CHAP-Challenge attribute if there is one, else the Request Authenticator
 // (RFC 2865 §2.2), which is what CoovaChilli sends when its challenge is 16
-// octets long.
+// octets long. The challenge is copied: the response goes to the store,
+// req is the server's to reuse.
 func parseCHAP(req *radius.Packet, a radius.Attribute) (*chapResponse, bool) {
 	if len(a) != 1+md5.Size {
 		return nil, false
 	}
 	c := &chapResponse{ident: a[0]}
 	copy(c.response[:], a[1:])
-	if ch, ok := req.Lookup(rfc2865.CHAPChallenge_Type); ok && len(ch) > 0 {
-		c.challenge = ch
-	} else {
-		c.challenge = req.Authenticator[:]
+	ch, ok := req.Lookup(rfc2865.CHAPChallenge_Type)
+	if !ok || len(ch) == 0 {
+		ch = req.Authenticator[:]
 	}
+	c.challenge = append(c.challengeBuf[:0], ch...)
 	return c, true
 }
 
 // Match reports whether the response is MD5(ident ‖ password ‖ challenge),
 // in constant time.
 func (c *chapResponse) Match(password string) bool {
-	h := md5.New()
-	h.Write([]byte{c.ident})
-	io.WriteString(h, password)
-	h.Write(c.challenge)
-	var sum [md5.Size]byte
-	h.Sum(sum[:0])
+	// Laid out on the stack for the usual lengths: a MAC-authentication
+	// request tries up to eight spellings.
+	var buf [64]byte
+	in := append(buf[:0], c.ident)
+	in = append(in, password...)
+	in = append(in, c.challenge...)
+	sum := md5.Sum(in)
 	return subtle.ConstantTimeCompare(sum[:], c.response[:]) == 1
 }
 

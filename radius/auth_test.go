@@ -3,6 +3,7 @@ package radius
 import (
 	"bytes"
 	"encoding/binary"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
@@ -397,6 +398,76 @@ func TestStatusServer(t *testing.T) {
 			ts.expectNoReply(t, tt.port, bare)
 			if got := ts.dropped(dropNoMessageAuthenticator); got != before+1 {
 				t.Errorf("dropped{no_message_authenticator} rose by %v, want 1", got-before)
+			}
+		})
+	}
+}
+
+// TestRevealUserPassword: revealUserPassword gives what radius.UserPassword
+// gives, for every length of password and of hidden attribute.
+func TestRevealUserPassword(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2865, 52))
+	for _, secret := range [][]byte{[]byte(testSecret), []byte("x"), nil} {
+		for n := 0; n <= 140; n++ {
+			auth := [16]byte{}
+			for i := range auth {
+				auth[i] = byte(rng.IntN(256))
+			}
+			// Hidden passwords of 0 to 128 octets, then raw attributes of
+			// every length, most of them invalid.
+			a := make([]byte, n)
+			for i := range a {
+				a[i] = byte(rng.IntN(256))
+			}
+			if n <= 128 && len(secret) > 0 {
+				pw := bytes.Clone(a)
+				if n > 0 && rng.IntN(2) == 0 {
+					pw[rng.IntN(n)] = 0 // a NUL inside cuts the password
+				}
+				var err error
+				if a, err = radius.NewUserPassword(pw, secret, auth[:]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, wantErr := radius.UserPassword(a, secret, auth[:])
+			var buf [maxUserPassword]byte
+			got, ok := revealUserPassword(&buf, a, secret, &auth)
+			if ok != (wantErr == nil) || !bytes.Equal(got, want) {
+				t.Fatalf("revealUserPassword(% x, %q) = %q, %v, want %q, %v", a, secret, got, ok, want, wantErr)
+			}
+		}
+	}
+}
+
+// TestCredentialsOutliveRequest: what parseAccessRequest hands the store
+// does not refer to the packet, which the server reuses once the request
+// is answered.
+func TestCredentialsOutliveRequest(t *testing.T) {
+	for name, p := range map[string]*radius.Packet{
+		"PAP":                          papRequest(t, "hs-user", "s3cret-pass", "aa-bb-cc-0d-ee-ff"),
+		"CHAP, authenticator":          chapRequest(t, "hs-user", "s3cret-pass", "aa-bb-cc-0d-ee-ff", nil),
+		"CHAP, CHAP-Challenge":         chapRequest(t, "hs-user", "s3cret-pass", "aa-bb-cc-0d-ee-ff", []byte("0123456789abcdef")),
+		"CHAP, long CHAP-Challenge":    chapRequest(t, "hs-user", "s3cret-pass", "aa-bb-cc-0d-ee-ff", bytes.Repeat([]byte("c"), 40)),
+		"CHAP, 1-octet CHAP-Challenge": chapRequest(t, "hs-user", "s3cret-pass", "aa-bb-cc-0d-ee-ff", []byte("c")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := mustEncodeRequest(t, p)
+			var r request
+			req, err := r.parse(b, []byte(testSecret))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ar, reject := parseAccessRequest(req, "chilli-1")
+			if reject != "" {
+				t.Fatalf("parseAccessRequest() rejected: %s", reject)
+			}
+			other := mustEncodeRequest(t, chapRequest(t, "hs-other", "other-pass", "02-11-22-33-44-55", nil))
+			if _, err := r.parse(other, []byte(testSecret)); err != nil {
+				t.Fatal(err)
+			}
+			clear(b)
+			if !ar.Credentials.Match("s3cret-pass") || ar.Credentials.Match("other-pass") {
+				t.Errorf("credentials after the packet was reused do not match only s3cret-pass")
 			}
 		})
 	}

@@ -157,7 +157,8 @@ func FuzzHandlePacket(f *testing.F) {
 			pkt = resign(pkt, secret)
 		}
 		in := bytes.Clone(pkt)
-		reply := s.handlePacket(t.Context(), p, src, pkt)
+		// Never cancelled, like the workers' context.
+		reply := s.handlePacket(context.WithoutCancel(t.Context()), p, src, pkt)
 		if !bytes.Equal(pkt, in) {
 			t.Fatal("handlePacket modified its input")
 		}

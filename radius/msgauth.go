@@ -234,11 +234,12 @@ func isReply(c radius.Code) bool {
 }
 
 // marshalWithMessageAuthenticator lays out a packet with a zero
-// Message-Authenticator as its first attribute, followed by attrs in order.
-// Message-Authenticators in attrs are left out: there must be exactly one,
-// and it must be ours.
-func marshalWithMessageAuthenticator(code radius.Code, id byte, auth [16]byte, attrs radius.Attributes) ([]byte, error) {
-	size := headerLen + maLen
+// Message-Authenticator as its first attribute, followed by raw, attributes
+// already in wire format, then attrs in order. Message-Authenticators in
+// attrs are left out: there must be exactly one, and it must be ours. raw
+// is the server's own rendering and holds none.
+func marshalWithMessageAuthenticator(code radius.Code, id byte, auth [16]byte, raw []byte, attrs radius.Attributes) ([]byte, error) {
+	size := headerLen + maLen + len(raw)
 	for _, a := range attrs {
 		if a.Type < 0 || a.Type > 255 {
 			return nil, fmt.Errorf("radius: encode: attribute type %d out of range", a.Type)
@@ -261,7 +262,7 @@ func marshalWithMessageAuthenticator(code radius.Code, id byte, auth [16]byte, a
 	copy(b[4:headerLen], auth[:])
 	b[headerLen] = maType
 	b[headerLen+1] = maLen
-	i := headerLen + maLen
+	i := headerLen + maLen + copy(b[headerLen+maLen:], raw)
 	for _, a := range attrs {
 		if byte(a.Type) == maType {
 			continue
@@ -310,19 +311,20 @@ func newHashes(secret []byte) *hashes {
 // reply.Secret is the shared secret; of request only the code and the
 // authenticator are used.
 func encodeReply(reply, request *radius.Packet) ([]byte, error) {
-	return encodeReplyWith(reply, request, nil)
+	return encodeReplyWith(reply, request, nil, nil)
 }
 
-// encodeReplyWith is encodeReply with h, the hashes of reply.Secret, or
-// nil for new ones.
-func encodeReplyWith(reply, request *radius.Packet, h *hashes) ([]byte, error) {
+// encodeReplyWith is encodeReply with raw, attributes in wire format that
+// hold no Message-Authenticator, put before reply.Attributes, and with h,
+// the hashes of reply.Secret, or nil for new ones.
+func encodeReplyWith(reply, request *radius.Packet, raw []byte, h *hashes) ([]byte, error) {
 	if !isReply(reply.Code) {
 		return nil, fmt.Errorf("radius: encode reply: %v is not a reply code", reply.Code)
 	}
 	if len(reply.Secret) == 0 {
 		return nil, errors.New("radius: encode reply: empty secret")
 	}
-	b, err := marshalWithMessageAuthenticator(reply.Code, reply.Identifier, request.Authenticator, reply.Attributes)
+	b, err := marshalWithMessageAuthenticator(reply.Code, reply.Identifier, request.Authenticator, raw, reply.Attributes)
 	if err != nil {
 		return nil, err
 	}
@@ -346,14 +348,14 @@ func encodeRequest(p *radius.Packet) ([]byte, error) {
 	}
 	switch p.Code {
 	case radius.CodeAccessRequest, radius.CodeStatusServer:
-		b, err := marshalWithMessageAuthenticator(p.Code, p.Identifier, p.Authenticator, p.Attributes)
+		b, err := marshalWithMessageAuthenticator(p.Code, p.Identifier, p.Authenticator, nil, p.Attributes)
 		if err != nil {
 			return nil, err
 		}
 		signMessageAuthenticator(b, newHashes(p.Secret), p.Authenticator)
 		return b, nil
 	case radius.CodeAccountingRequest, radius.CodeCoARequest, radius.CodeDisconnectRequest:
-		b, err := marshalWithMessageAuthenticator(p.Code, p.Identifier, zeroAuthenticator, p.Attributes)
+		b, err := marshalWithMessageAuthenticator(p.Code, p.Identifier, zeroAuthenticator, nil, p.Attributes)
 		if err != nil {
 			return nil, err
 		}

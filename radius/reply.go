@@ -3,6 +3,7 @@ package radius
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -13,14 +14,6 @@ import (
 
 	"hotspot/session"
 )
-
-// renderAccept returns the attributes of an Access-Accept for decision d,
-// in the dialect of a NAS of the given kind: the timeouts every NAS
-// understands, then the limits.
-func renderAccept(kind session.NASKind, d session.Decision) (radius.Attributes, error) {
-	var buf [128]byte
-	return splitAttributes(appendAccept(buf[:0], kind, d))
-}
 
 // renderLimits returns the bandwidth and data limits of d as the vendor
 // attributes a NAS of the given kind acts on. Zero bandwidth and negative
@@ -33,9 +26,11 @@ func renderLimits(kind session.NASKind, d session.Decision) (radius.Attributes, 
 
 // The replies are rendered straight into wire format: an Access-Accept is
 // on the hot path of every login, and building it through layeh's
-// generated setters costs two dozen allocations. The numbers are those of
-// layeh's dictionaries and of vendors/chillispot; a test renders every
-// case through the generated setters too and compares the bytes.
+// generated setters costs two dozen allocations. The server copies the
+// rendering into its reply as it is, with no radius.Attributes in between.
+// The numbers are those of layeh's dictionaries and of vendors/chillispot;
+// a test renders every case through the generated setters too and compares
+// the bytes.
 const (
 	vendorChilliSpot = 14559
 	vendorWISPr      = 14122
@@ -52,7 +47,9 @@ const (
 	mikrotikTotalLimitGigawords = 18
 )
 
-// appendAccept appends the attributes of renderAccept to b.
+// appendAccept appends the attributes of an Access-Accept for decision d
+// to b, in the dialect of a NAS of the given kind: the timeouts every NAS
+// understands, then the limits.
 func appendAccept(b []byte, kind session.NASKind, d session.Decision) []byte {
 	if s := seconds(d.SessionTimeout); s > 0 {
 		b = appendInteger(b, rfc2865.SessionTimeout_Type, s)
@@ -126,6 +123,16 @@ func appendWISPr(b []byte, up, down session.BitRate) []byte {
 func appendInteger(b []byte, t radius.Type, v uint32) []byte {
 	b = append(b, byte(t), 6)
 	return binary.BigEndian.AppendUint32(b, v)
+}
+
+// appendText appends an attribute holding the text v, which must fit in one
+// attribute.
+func appendText(b []byte, t radius.Type, v string) ([]byte, error) {
+	if len(v) > 253 {
+		return b, fmt.Errorf("radius: encode: attribute %d is %d octets long, at most 253 fit", t, len(v))
+	}
+	b = append(b, byte(t), byte(2+len(v)))
+	return append(b, v...), nil
 }
 
 // appendVendor appends a Vendor-Specific attribute (RFC 2865 §5.26) with

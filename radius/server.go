@@ -158,8 +158,8 @@ type Server struct {
 	m      *metrics
 	cache  *responseCache
 	bufs   sync.Pool
-	// hashes are the pooled digests of each NAS secret, by secret.
-	hashes map[string]*hashPool
+	// requests are reused from one packet to the next.
+	requests requestPool
 
 	warnStore, warnIO, warnUnattributed warnLimiter
 
@@ -174,6 +174,27 @@ type nasState struct {
 	secret []byte
 	hashes *hashPool // of secret
 	m      nasMetrics
+	// lastIP is the address the NAS last sent from, as text.
+	lastIP atomic.Pointer[addrText]
+}
+
+// addrText is an address with its text form.
+type addrText struct {
+	addr netip.Addr
+	text string
+}
+
+// ipText returns the text form of a, the NAS's source address, without the
+// IPv4-in-IPv6 mapping. Every accounting record carries it to the store,
+// and a NAS sends from one address, rarely a few, so the last one is
+// remembered rather than formatted again for each record.
+func (ns *nasState) ipText(a netip.Addr) string {
+	if t := ns.lastIP.Load(); t != nil && t.addr == a {
+		return t.text
+	}
+	t := &addrText{addr: a, text: a.Unmap().String()}
+	ns.lastIP.Store(t)
+	return t.text
 }
 
 // verifyMessageAuthenticator is verifyMessageAuthenticator with the NAS's
@@ -226,17 +247,17 @@ func New(cfg Config, nases *session.NASTable, store Store, logger *slog.Logger, 
 		return nil, err
 	}
 	// ByAddr hands out pointers into the table, which never changes, so
-	// they serve as keys.
-	s.hashes = make(map[string]*hashPool)
+	// they serve as keys. NASes that share a secret share its digests.
+	hashes := make(map[string]*hashPool)
 	for _, n := range nases.All() {
 		p, ok := nases.ByName(n.Name)
 		if !ok {
 			return nil, fmt.Errorf("radius: new server: NAS %q vanished from its table", n.Name)
 		}
-		hp := s.hashes[p.Secret]
+		hp := hashes[p.Secret]
 		if hp == nil {
 			hp = newHashPool([]byte(p.Secret))
-			s.hashes[p.Secret] = hp
+			hashes[p.Secret] = hp
 		}
 		s.nas[p] = &nasState{nas: p, secret: []byte(p.Secret), hashes: hp, m: m.forNAS(p.Name)}
 	}
@@ -482,7 +503,9 @@ func (s *Server) handlePacket(ctx context.Context, p port, src netip.AddrPort, b
 	if code == radius.CodeStatusServer {
 		// Not cached: it changes nothing, so answering it again costs
 		// no more than looking the answer up.
-		req, err := parsePacket(b, ns.secret)
+		r := s.requests.get()
+		defer s.requests.put(r)
+		req, err := r.parse(b, ns.secret)
 		if err != nil {
 			s.drop(ctx, dropMalformed, src, ns, slog.String("err", err.Error()))
 			return nil
@@ -503,25 +526,65 @@ func (s *Server) handlePacket(ctx context.Context, p port, src netip.AddrPort, b
 	// Deferred so that the entry is settled even if a handler panics.
 	defer func() { s.cache.finish(e, reply) }()
 
-	req, err := parsePacket(b, ns.secret)
-	if err != nil {
+	r := s.requests.get()
+	defer s.requests.put(r)
+	if _, err := r.parse(b, ns.secret); err != nil {
 		s.drop(ctx, dropMalformed, src, ns, slog.String("err", err.Error()))
 		return nil
 	}
 	switch code {
 	case radius.CodeAccessRequest:
-		reply = s.handleAccess(ctx, ns, src, b, req)
+		reply = s.handleAccess(ctx, ns, src, b, r)
 	case radius.CodeAccountingRequest:
-		reply = s.handleAccounting(ctx, ns, src, b, req)
+		reply = s.handleAccounting(ctx, ns, src, b, r)
 	}
 	return reply
 }
 
-// parsePacket is radius.Parse with four allocations instead of two per
-// attribute: the values are copied out of b into one buffer (so that b,
-// a pooled read buffer, may be reused) and the attributes share one
-// backing array. The result and the errors are radius.Parse's.
-func parsePacket(b, secret []byte) (*radius.Packet, error) {
+// request is what handling a request needs that can be reused from one to
+// the next: the packet parsed in place.
+// Parsing comes first on every packet, and a radius.Packet of its own with
+// its attribute list would cost four allocations each time. The attribute
+// values alias the bytes parsed, so the packet is valid only while they
+// are, which for the server is while a worker handles the datagram: nothing
+// that outlives the handling may refer to it (what does, a User-Name or a
+// CHAP challenge, is copied out).
+type request struct {
+	pkt  radius.Packet
+	avps []radius.AVP
+}
+
+// maxPooledAttributes bounds the attribute list that a pooled request
+// keeps: real requests carry a dozen or two, a crafted one up to two
+// thousand.
+const maxPooledAttributes = 128
+
+// requestPool hands out requests for reuse.
+type requestPool struct {
+	pool sync.Pool
+}
+
+func (p *requestPool) get() *request {
+	if r, ok := p.pool.Get().(*request); ok {
+		return r
+	}
+	return new(request)
+}
+
+// put returns r to the pool, letting go of the bytes it was parsed from.
+func (p *requestPool) put(r *request) {
+	if cap(r.avps) > maxPooledAttributes {
+		return
+	}
+	clear(r.avps)
+	clear(r.pkt.Attributes)
+	r.pkt = radius.Packet{Attributes: r.pkt.Attributes[:0]}
+	p.pool.Put(r)
+}
+
+// parse parses b as radius.Parse does, with the same results and errors,
+// into r, whose previous packet it replaces. The returned packet is r's.
+func (r *request) parse(b, secret []byte) (*radius.Packet, error) {
 	if len(b) < headerLen {
 		return nil, errors.New("radius: packet not at least 20 bytes long")
 	}
@@ -530,7 +593,7 @@ func parsePacket(b, secret []byte) (*radius.Packet, error) {
 		return nil, errors.New("radius: invalid packet length")
 	}
 	raw := b[headerLen:length]
-	n := 0
+	avps := r.avps[:0]
 	for i := 0; i < len(raw); {
 		if len(raw)-i < 2 {
 			return nil, errors.New("short buffer")
@@ -539,27 +602,23 @@ func parsePacket(b, secret []byte) (*radius.Packet, error) {
 		if l > len(raw)-i || l < 2 {
 			return nil, errors.New("invalid attribute length")
 		}
-		n++
-		i += l
-	}
-	p := &radius.Packet{Code: radius.Code(b[0]), Identifier: b[1], Secret: secret}
-	copy(p.Authenticator[:], b[4:headerLen])
-	if n == 0 {
-		return p, nil
-	}
-	vals := append([]byte(nil), raw...)
-	avps := make([]radius.AVP, n)
-	p.Attributes = make(radius.Attributes, n)
-	for i, j := 0, 0; i < len(vals); j++ {
-		l := int(vals[i+1])
-		avps[j].Type = radius.Type(vals[i])
+		a := radius.AVP{Type: radius.Type(raw[i])}
 		if l > 2 {
-			avps[j].Attribute = radius.Attribute(vals[i+2 : i+l : i+l])
+			a.Attribute = radius.Attribute(raw[i+2 : i+l : i+l])
 		}
-		p.Attributes[j] = &avps[j]
+		avps = append(avps, a)
 		i += l
 	}
-	return p, nil
+	r.avps = avps
+	// The list points into avps, so it is filled only once avps has
+	// stopped moving.
+	attrs := r.pkt.Attributes[:0]
+	for i := range avps {
+		attrs = append(attrs, &avps[i])
+	}
+	r.pkt = radius.Packet{Code: radius.Code(b[0]), Identifier: b[1], Secret: secret, Attributes: attrs}
+	copy(r.pkt.Authenticator[:], b[4:headerLen])
+	return &r.pkt, nil
 }
 
 // handleStatus answers a Status-Server (RFC 5997): Access-Accept on the
@@ -581,7 +640,7 @@ func (s *Server) handleStatus(ctx context.Context, ns *nasState, p port, src net
 	if p == portAcct {
 		code = radius.CodeAccountingResponse
 	}
-	reply, err := s.encode(req, code, nil)
+	reply, err := s.encode(ns, req, code, nil)
 	if err != nil {
 		s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
 		return nil
@@ -591,22 +650,22 @@ func (s *Server) handleStatus(ctx context.Context, ns *nasState, p port, src net
 	return reply
 }
 
-// encode builds the reply to req: the Message-Authenticator first, attrs,
-// then every Proxy-State of the request in order, as RFC 2865 §5.33 asks.
-func (s *Server) encode(req *radius.Packet, code radius.Code, attrs radius.Attributes) ([]byte, error) {
+// encode builds the reply to req from the NAS ns: the
+// Message-Authenticator first, attrs (in wire format, see reply.go), then
+// every Proxy-State of the request in order, as RFC 2865 §5.33 asks.
+func (s *Server) encode(ns *nasState, req *radius.Packet, code radius.Code, attrs []byte) ([]byte, error) {
+	// Only requests that came through a proxy have any, and only they
+	// pay for the list.
+	var proxyStates radius.Attributes
 	for _, a := range req.Attributes {
 		if a.Type == proxyStateType {
-			attrs = append(attrs, a)
+			proxyStates = append(proxyStates, a)
 		}
 	}
-	reply := radius.Packet{Code: code, Identifier: req.Identifier, Secret: req.Secret, Attributes: attrs}
-	hp := s.hashes[string(req.Secret)]
-	if hp == nil {
-		return encodeReply(&reply, req)
-	}
-	h := hp.get()
-	defer hp.put(h)
-	return encodeReplyWith(&reply, req, h)
+	reply := radius.Packet{Code: code, Identifier: req.Identifier, Secret: ns.secret, Attributes: proxyStates}
+	h := ns.hashes.get()
+	defer ns.hashes.put(h)
+	return encodeReplyWith(&reply, req, attrs, h)
 }
 
 // drop counts a packet that gets no reply and logs it at debug level: drops

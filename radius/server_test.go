@@ -334,13 +334,17 @@ func TestListen(t *testing.T) {
 	}
 }
 
-// TestParsePacketLikeLayeh: parsePacket gives what radius.Parse gives, for
-// good packets and every kind of damage.
-func TestParsePacketLikeLayeh(t *testing.T) {
+// TestParseLikeLayeh: request.parse gives what radius.Parse gives, for
+// good packets and every kind of damage, with the request reused from one
+// packet to the next as the workers do.
+func TestParseLikeLayeh(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 9))
 	good := mustEncodeRequest(t, papRequest(t, "hs-user", "s3cret-pass", "aa-bb-cc-0d-ee-ff"))
 	empty := mustEncodeRequest(t, radius.New(radius.CodeStatusServer, []byte(testSecret)))
-	inputs := [][]byte{good, empty, nil, good[:19], good[:20], append(bytes.Clone(good), 0, 0, 0)}
+	many := bytes.Repeat([]byte{byte(rfc2865.ProxyState_Type), 2}, maxPooledAttributes+1)
+	many = append(bytes.Clone(empty), many...)
+	many[2], many[3] = byte(len(many)>>8), byte(len(many))
+	inputs := [][]byte{good, empty, many, good, nil, good[:19], good[:20], append(bytes.Clone(good), 0, 0, 0)}
 	for range 2000 {
 		b := bytes.Clone(good)
 		switch rng.IntN(4) {
@@ -356,31 +360,46 @@ func TestParsePacketLikeLayeh(t *testing.T) {
 		}
 		inputs = append(inputs, b)
 	}
+	var pool requestPool
 	for _, b := range inputs {
 		want, wantErr := radius.Parse(b, []byte(testSecret))
-		got, err := parsePacket(b, []byte(testSecret))
+		r := pool.get()
+		got, err := r.parse(b, []byte(testSecret))
 		if (err != nil) != (wantErr != nil) || (err != nil && err.Error() != wantErr.Error()) {
-			t.Fatalf("parsePacket(% x) error = %v, want %v", b, err, wantErr)
+			t.Fatalf("parse(% x) error = %v, want %v", b, err, wantErr)
 		}
 		if err != nil {
+			pool.put(r)
 			continue
 		}
 		if got.Code != want.Code || got.Identifier != want.Identifier || got.Authenticator != want.Authenticator ||
 			!bytes.Equal(got.Secret, want.Secret) || len(got.Attributes) != len(want.Attributes) {
-			t.Fatalf("parsePacket(% x) = %+v, want %+v", b, got, want)
+			t.Fatalf("parse(% x) = %+v, want %+v", b, got, want)
 		}
 		for i, a := range got.Attributes {
 			w := want.Attributes[i]
 			if a.Type != w.Type || !bytes.Equal(a.Attribute, w.Attribute) || (a.Attribute == nil) != (w.Attribute == nil) {
-				t.Fatalf("parsePacket(% x) attribute %d = %v % x, want %v % x", b, i, a.Type, a.Attribute, w.Type, w.Attribute)
+				t.Fatalf("parse(% x) attribute %d = %v % x, want %v % x", b, i, a.Type, a.Attribute, w.Type, w.Attribute)
 			}
 		}
+		pool.put(r)
 	}
-	// The values do not alias the read buffer, which is reused.
-	b := bytes.Clone(good)
-	p, _ := parsePacket(b, []byte(testSecret))
-	clear(b)
-	if got := rfc2865.UserName_GetString(p); got != "hs-user" {
-		t.Errorf("User-Name after the buffer was reused = %q, want hs-user", got)
+}
+
+// TestIPText: the remembered text is that of the address asked about, as
+// the sources of a NAS alternate.
+func TestIPText(t *testing.T) {
+	var ns nasState
+	for _, tt := range []struct{ addr, want string }{
+		{"10.0.0.1", "10.0.0.1"},
+		{"10.0.0.1", "10.0.0.1"},
+		{"10.0.0.2", "10.0.0.2"},
+		{"::ffff:10.0.0.1", "10.0.0.1"},
+		{"10.0.0.1", "10.0.0.1"},
+		{"2001:db8::1", "2001:db8::1"},
+	} {
+		if got := ns.ipText(netip.MustParseAddr(tt.addr)); got != tt.want {
+			t.Errorf("ipText(%s) = %q, want %q", tt.addr, got, tt.want)
+		}
 	}
 }
