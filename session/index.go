@@ -10,12 +10,15 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The admin views read four kinds of index, sorted sets of session keys
-// scored by the Unix time of the session's last record: every session, a
-// NAS's sessions, an AP's sessions, and a NAS's open sessions (which
-// Accounting-On/Off closes and the active-sessions gauge counts). Each is
-// its own hash slot, away from the device keys that are the truth, so an
-// accounting record cannot update them in its script.
+// The admin views read three kinds of index, sorted sets of session keys
+// scored by the Unix time of the session's last record: every session, an
+// AP's sessions, and a NAS's open sessions (which the NAS's active listing
+// walks, Accounting-On/Off closes and the active-sessions gauge counts).
+// A NAS's closed sessions are found among every session: a closed session
+// is kept for the retention period, and one index entry less for each
+// saves more memory than the NAS's listing of closed sessions is worth.
+// Each index is its own hash slot, away from the device keys that are the
+// truth, so an accounting record cannot update them in its script.
 //
 // Updating them with every record cost more than the record itself (a
 // ZADD, a trim and an EXPIRE per index), so the records of the last
@@ -33,9 +36,8 @@ import (
 // Index keys.
 const allSessionsKey = "idx:{sessions}"
 
-func nasSessionsKey(nas string) string { return "idx:{nas:" + nas + "}" }
-func apSessionsKey(ap string) string   { return "idx:{ap:" + ap + "}" }
-func nasOpenKey(nas string) string     { return "nas:{" + nas + "}:open" }
+func apSessionsKey(ap string) string { return "idx:{ap:" + ap + "}" }
+func nasOpenKey(nas string) string   { return "nas:{" + nas + "}:open" }
 
 const (
 	// indexInterval is how long index entries wait to be written together.
@@ -157,7 +159,6 @@ func (x *indexer) flush(ctx context.Context) error {
 	for sk, u := range p {
 		z := redis.Z{Score: float64(u.at), Member: sk}
 		adds[allSessionsKey] = append(adds[allSessionsKey], z)
-		adds[nasSessionsKey(u.nas)] = append(adds[nasSessionsKey(u.nas)], z)
 		if u.ap != "" {
 			adds[apSessionsKey(u.ap)] = append(adds[apSessionsKey(u.ap)], z)
 		}

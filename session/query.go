@@ -202,13 +202,7 @@ func (s *Store) Sessions(ctx context.Context, f SessionFilter) (SessionPage, err
 	if f.Device != "" {
 		return s.deviceSessions(ctx, f)
 	}
-	idx := allSessionsKey
-	switch {
-	case f.AP != "":
-		idx = apSessionsKey(f.AP)
-	case f.NAS != "":
-		idx = nasSessionsKey(f.NAS)
-	}
+	idx := f.index()
 	var minScore int64 = -1
 	if f.State == StateActive {
 		minScore = s.now().Add(-s.activeWindow()).Unix()
@@ -255,6 +249,19 @@ func (s *Store) Sessions(ctx context.Context, f SessionFilter) (SessionPage, err
 	return page, nil
 }
 
+// index is the index that a listing under f walks: an AP's, a NAS's open
+// sessions for the active ones of a NAS, else every session (a NAS's
+// closed sessions are found among all, by the filter).
+func (f SessionFilter) index() string {
+	switch {
+	case f.AP != "":
+		return apSessionsKey(f.AP)
+	case f.NAS != "" && f.State == StateActive:
+		return nasOpenKey(f.NAS)
+	}
+	return allSessionsKey
+}
+
 // matches applies the filters that the index chosen did not.
 func (f SessionFilter) matches(sess Session) bool {
 	switch {
@@ -285,13 +292,7 @@ func (s *Store) deviceSessions(ctx context.Context, f SessionFilter) (SessionPag
 		scores[tag+":s:"+f] = -1 // the hash's updated field stands in for the score
 	}
 	if f.State != StateActive {
-		idx := allSessionsKey
-		switch {
-		case f.AP != "":
-			idx = apSessionsKey(f.AP)
-		case f.NAS != "":
-			idx = nasSessionsKey(f.NAS)
-		}
+		idx := f.index()
 		// The tag holds only base64url characters and "{d:}", none of
 		// which MATCH treats specially.
 		iter := s.rdb.ZScan(ctx, idx, 0, tag+":s:*", 1000).Iterator()
