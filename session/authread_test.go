@@ -24,13 +24,15 @@ func TestAuthReadLikeScript(t *testing.T) {
 	script := *s
 	script.reads = nil
 	ctx := context.Background()
-	const g, r, u = "{d:x}:g:hs-1", "{d:x}:rem", "{d:x}:use:d1"
+	const g, r, u, w = "{d:x}:g:hs-1", "{d:x}:rem", "{d:x}:use", "d1"
 	steps := []func(){
 		func() {},
 		func() { rdb.HSet(ctx, g, "pw", "secret", "nas", "chilli") },
 		func() { rdb.HSet(ctx, r, "terms", "t1", "until", time.Now().Unix()) },
-		func() { rdb.HSet(ctx, u, "in", 5, "out", 7) },
-		func() { rdb.HSet(ctx, u, "t", 60) },
+		func() { rdb.HSet(ctx, u, "d0", "1 2 3 4") },
+		func() { rdb.HSet(ctx, u, w, "5 7 0 99") },
+		func() { rdb.HSet(ctx, u, w, "5 7 60 99") },
+		func() { rdb.HSet(ctx, u, w, "5 x 60 99") },
 		func() { rdb.HDel(ctx, g, "nas") },
 		func() { rdb.Del(ctx, r) },
 	}
@@ -41,11 +43,11 @@ func TestAuthReadLikeScript(t *testing.T) {
 			if mode == "mac" {
 				keys[0] = r
 			}
-			got, err := s.authRead(ctx, mode, keys)
+			got, err := s.authRead(ctx, mode, keys, w)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := script.authRead(ctx, mode, keys)
+			want, err := script.authRead(ctx, mode, keys, w)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -309,4 +310,46 @@ func TestLedgerConcurrent(t *testing.T) {
 			t.Errorf("session %s: time %d, want %d", sess.AcctSessionID, sess.SessionTime, interims*60)
 		}
 	}
+}
+
+// TestLedgerRetention: a window's ledger is dropped from the device's use
+// hash once the window has been over for the retention period, however
+// busy the device stays; the current ones stay.
+func TestLedgerRetention(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		cfg := testConfig()
+		cfg.Retention = 48 * time.Hour
+		s, clk := newStore(t, rdb, cfg)
+		day := clk.Now()
+		mustAccount(t, s, acct(session.AcctInterim, "s1", mib, 0))
+		fields := func() []string {
+			keys := rdb.Keys(ctx, "{d:*}:use").Val()
+			if len(keys) != 1 {
+				t.Fatalf("use hashes %v, want one", keys)
+			}
+			if ttl := rdb.TTL(ctx, keys[0]).Val(); ttl <= 0 {
+				t.Errorf("use hash TTL %v, want one", ttl)
+			}
+			var ledgers []string
+			for _, f := range rdb.HKeys(ctx, keys[0]).Val() {
+				if !strings.Contains(f, ":") {
+					ledgers = append(ledgers, f)
+				}
+			}
+			slices.Sort(ledgers)
+			return ledgers
+		}
+		first := "d" + day.Format("20060102")
+		for i := 1; i <= 4; i++ {
+			clk.Set(day.AddDate(0, 0, i))
+			mustAccount(t, s, acct(session.AcctInterim, fmt.Sprintf("s%d", i+1), mib, 0))
+			got := fields()
+			// The first day's ledger ends at its midnight and is kept two
+			// days after: gone on the fourth day.
+			if want := i < 3; slices.Contains(got, first) != want {
+				t.Errorf("day %d: ledgers %v; want %s there: %v", i, got, first, want)
+			}
+		}
+	})
 }

@@ -274,7 +274,7 @@ func (f SessionFilter) matches(sess Session) bool {
 	return true
 }
 
-// deviceSessions lists one device's sessions: its open hash holds the
+// deviceSessions lists one device's sessions: its use hash holds the
 // active ones; the closed ones are found in the index by the device's
 // key prefix. A device has few sessions in the retention period, so they
 // are sorted and paged in memory.
@@ -284,12 +284,14 @@ func (s *Store) deviceSessions(ctx context.Context, f SessionFilter) (SessionPag
 	}
 	tag := "{d:" + f.Device + "}"
 	scores := map[string]int64{}
-	open, err := s.rdb.HKeys(ctx, openKey(tag)).Result()
+	fields, err := s.rdb.HKeys(ctx, useKey(tag)).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return SessionPage{}, unavailable("list device sessions", err)
 	}
-	for _, f := range open {
-		scores[tag+":s:"+f] = -1 // the hash's updated field stands in for the score
+	for _, f := range fields {
+		if strings.Contains(f, ":") { // a session, not a ledger
+			scores[tag+":s:"+f] = -1 // the hash's updated field stands in for the score
+		}
 	}
 	if f.State != StateActive {
 		idx := f.index()

@@ -9,23 +9,33 @@ package session
 //
 //	d:g:<user>        grant: pw, nas                       TTL grant_ttl
 //	d:rem             remembered: terms, until             TTL remember_for
-//	d:use:<window>    ledger of a window: in, out, t (s)   TTL window end + retention
 //	d:s:<nas>:<sid>   session: counters, where, state, the
 //	                  clear MAC while open, enforcement    TTL 3 interims + 1m while
 //	                  state (enf, enfp, dyn, dynat), and   open, retention once closed
 //	                  when its client-address entry
 //	                  expires (ipx)
-//	d:open            the sessions not closed yet, open or TTL retention from
-//	                  expired while silent: "<nas>:<sid>"  the last new entry
-//	                  → what was counted of it, "in out t
-//	                  updated", so that a session that
-//	                  expired while silent is not counted
-//	                  again when it reports later
+//	d:use             the device's use, one hash:          TTL the longest of what
+//	                  - a ledger per window, the window's  it holds; each field is
+//	                    ID ("d20261126", "w20261123",      dropped when it ends
+//	                    "m202611") → "in out t end", end
+//	                    being when the field is dropped
+//	                    (the window's end + retention)
+//	                  - the sessions not closed yet, open
+//	                    or expired while silent,
+//	                    "<nas>:<sid>" → what was counted
+//	                    of it, "in out t updated", so that
+//	                    a session that expired while
+//	                    silent is not counted again when
+//	                    it reports later (dropped a
+//	                    retention period after updated)
+//
+// Ledger fields hold no colon and session fields always do (NAS names hold
+// none). One hash instead of a key per ledger and a key for the sessions
+// saves Redis a key, with its TTL, per device.
 
 // authScript reads what an Access-Request needs.
-// KEYS: grant (or remembered, for MAC auth), remembered, the policy
-// window's ledger.
-// ARGV: mode ("grant" or "mac").
+// KEYS: grant (or remembered, for MAC auth), remembered, the device's use.
+// ARGV: mode ("grant" or "mac"), the policy window's ID.
 // Returns: password, NAS, accepted terms version, input, output, online
 // seconds.
 const authScript = `
@@ -35,22 +45,25 @@ if ARGV[1] == 'grant' then
   pw, nas = g[1] or '', g[2] or ''
 end
 local terms = redis.call('HGET', KEYS[2], 'terms') or ''
-local u = redis.call('HMGET', KEYS[3], 'in', 'out', 't')
-return {pw, nas, terms, u[1] or '0', u[2] or '0', u[3] or '0'}
+local i, o, t
+local u = redis.call('HGET', KEYS[3], ARGV[2])
+if u then i, o, t = string.match(u, '^(%d+) (%d+) (%d+)') end
+return {pw, nas, terms, i or '0', o or '0', t or '0'}
 `
 
 // acctScript applies an accounting record: the session's counters rise to
 // the new maximum, and only the increase is added to the ledger of every
 // window in use. It looks for open sessions to enforce only once the
 // policy's window has reached an allowance.
-// KEYS: session, the device's open hash, then the ledger of each window in
-// use.
+// KEYS: session, the device's use.
 // ARGV: 1 status, 2 input, 3 output, 4 session time, 5 now, 6 live TTL,
-// 7 keep TTL, 8 nas, 9 acct session id, 10 mac, 11 ap, 12 ssid, 13 ip,
-// 14 user, 15 nas ip, 16 "1" when the session was accepted throttled,
-// 17 the position of the policy's window among the ledgers (from 1),
-// 18 the data total at which the policy acts (0: never), 19 the online
-// seconds at which it acts (0: never), then the TTL of each ledger key.
+// 7 keep TTL (the retention period), 8 nas, 9 acct session id, 10 mac,
+// 11 ap, 12 ssid, 13 ip, 14 user, 15 nas ip, 16 "1" when the session was
+// accepted throttled, 17 the position of the policy's window among the
+// windows (from 1), 18 the data total at which the policy acts (0: never),
+// 19 the online seconds at which it acts (0: never), then for each window
+// in use its ID and how long its ledger is kept (its end + retention -
+// now, in s).
 // Returns: the lowest enforcement level among the device's open sessions
 // that are not leased (99 when none, or when no allowance is reached),
 // 1 when the session's client-address entry must be written (the session
@@ -59,12 +72,12 @@ return {pw, nas, terms, u[1] or '0', u[2] or '0', u[3] or '0'}
 const acctScript = `
 local cur = redis.call('HMGET', KEYS[1], 'in', 'out', 'time', 'state', 'ip', 'ipx')
 local oin, oout, otime = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3])
-local now, live = tonumber(ARGV[5]), tonumber(ARGV[6])
+local now, live, keep = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local field = ARGV[8] .. ':' .. ARGV[9]
 local fresh = not cur[4]
 if fresh then
   -- A new session, or one that expired while silent: what was counted
-  -- of it before is in the open hash.
+  -- of it before is in the use hash.
   local b = redis.call('HGET', KEYS[2], field)
   if b then
     local i, o, t = string.match(b, '^(%d+) (%d+) (%d+)')
@@ -83,14 +96,16 @@ if fresh then
   h[#h + 1] = 'started'; h[#h + 1] = now
   if ARGV[16] == '1' then h[#h + 1] = 'enf'; h[#h + 1] = 1 end
 end
-local ipnew = 0
+-- grow: the TTL the use hash needs for a field written new; tidy: an old
+-- field may have run out (see the end).
+local ipnew, grow, tidy = 0, 0, fresh
 if ARGV[1] == 'stop' or cur[4] == 'closed' then
   -- A closed session keeps its counters for the retention period but no
   -- longer the clear MAC; a late interim never reopens it.
   h[#h + 1] = 'state'; h[#h + 1] = 'closed'
   redis.call('HSET', KEYS[1], unpack(h))
   redis.call('HDEL', KEYS[1], 'mac', 'user', 'enfp', 'ipx')
-  redis.call('EXPIRE', KEYS[1], ARGV[7])
+  redis.call('EXPIRE', KEYS[1], keep)
   redis.call('HDEL', KEYS[2], field)
 else
   local ipx = tonumber(cur[6]) or 0
@@ -102,50 +117,60 @@ else
   end
   redis.call('HSET', KEYS[1], unpack(h))
   redis.call('EXPIRE', KEYS[1], live)
-  -- The open hash lives the retention period after a session last
-  -- started there; a field new to it (a new session, or a hash that
-  -- expired under a long session) renews that.
   -- (string.format, not .., which would round counters from 1e14 on.)
   local seen = string.format('%d %d %d %d', oin, oout, otime, now)
-  if redis.call('HSET', KEYS[2], field, seen) == 1 then
-    redis.call('EXPIRE', KEYS[2], ARGV[7])
+  if redis.call('HSET', KEYS[2], field, seen) == 1 then grow = keep end
+end
+local res = {99, ipnew}
+for i = 1, (#ARGV - 19) / 2 do
+  local id, ttl = ARGV[18 + 2 * i], tonumber(ARGV[19 + 2 * i])
+  local u = redis.call('HGET', KEYS[2], id)
+  local ui, uo, ut = 0, 0, 0
+  if u then
+    local a, b, c = string.match(u, '^(%d+) (%d+) (%d+)')
+    ui, uo, ut = tonumber(a) or 0, tonumber(b) or 0, tonumber(c) or 0
   end
-  if fresh then
-    -- Sessions that expired without a Stop leave their entry behind;
-    -- forget those older than the retention period.
-    local all = redis.call('HGETALL', KEYS[2])
-    local oldest = now - tonumber(ARGV[7])
-    for i = 1, #all, 2 do
-      local u = tonumber(string.match(all[i + 1], ' (%d+)$'))
-      if not u or u < oldest then redis.call('HDEL', KEYS[2], all[i]) end
+  ui, uo, ut = ui + din, uo + dout, ut + dtime
+  if not u or din > 0 or dout > 0 or dtime > 0 then
+    redis.call('HSET', KEYS[2], id, string.format('%d %d %d %d', ui, uo, ut, now + ttl))
+  end
+  if not u then
+    -- A new window: the hash lives at least as long as its ledger.
+    tidy = true
+    if ttl > grow then grow = ttl end
+  end
+  res[#res + 1] = ui
+  res[#res + 1] = uo
+  res[#res + 1] = ut
+end
+if grow > 0 and redis.call('TTL', KEYS[2]) < grow then
+  redis.call('EXPIRE', KEYS[2], grow)
+end
+if tidy then
+  -- Drop what ran out: ledgers of windows ended a retention period ago,
+  -- and sessions that expired without a Stop and were last counted a
+  -- retention period ago.
+  local all = redis.call('HGETALL', KEYS[2])
+  for i = 1, #all, 2 do
+    local last = tonumber(string.match(all[i + 1], ' (%d+)$'))
+    if string.find(all[i], ':', 1, true) then
+      if not last or last < now - keep then redis.call('HDEL', KEYS[2], all[i]) end
+    elseif not last or last <= now then
+      redis.call('HDEL', KEYS[2], all[i])
     end
   end
-end
--- The ledgers: a new one gets its TTL (its window's end plus the
--- retention period, fixed when it is made).
-local res = {99, ipnew}
-for i = 3, #KEYS do
-  local u = redis.call('HMGET', KEYS[i], 'in', 'out', 't')
-  local uin, uout, ut = (tonumber(u[1]) or 0) + din, (tonumber(u[2]) or 0) + dout, (tonumber(u[3]) or 0) + dtime
-  if not u[1] then
-    redis.call('HSET', KEYS[i], 'in', uin, 'out', uout, 't', ut)
-    redis.call('EXPIRE', KEYS[i], ARGV[i + 17])
-  elseif din > 0 or dout > 0 or dtime > 0 then
-    redis.call('HSET', KEYS[i], 'in', uin, 'out', uout, 't', ut)
-  end
-  res[#res + 1] = uin
-  res[#res + 1] = uout
-  res[#res + 1] = ut
 end
 local at = 3 * tonumber(ARGV[17])
 local data, online = tonumber(ARGV[18]), tonumber(ARGV[19])
 if (data > 0 and res[at] + res[at + 1] >= data) or (online > 0 and res[at + 2] >= online) then
   local prefix = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':s:'
   for _, f in ipairs(redis.call('HKEYS', KEYS[2])) do
-    local e = redis.call('HMGET', prefix .. f, 'state', 'enf', 'enfp')
-    if e[1] == 'active' and (tonumber(e[3]) or 0) <= now then
-      local l = tonumber(e[2]) or 0
-      if l < res[1] then res[1] = l end
+    if string.find(f, ':', 1, true) then
+      local e = redis.call('HMGET', prefix .. f, 'state', 'enf', 'enfp')
+      if e[1] == 'active' and (tonumber(e[3]) or 0) <= now then
+        local l = tonumber(e[2]) or 0
+        if l < res[1] then res[1] = l end
+      end
     end
   end
 end
@@ -153,27 +178,33 @@ return res
 `
 
 // deviceScript reads a device: what it accepted, its ledgers and its open
-// sessions (those in the open hash whose session key still exists).
-// KEYS: remembered, open hash, then the ledger of each window in use.
+// sessions (those in its use hash whose session key still exists).
+// KEYS: remembered, the device's use. ARGV: the ID of each window in use.
 // Returns: accepted terms version, remembered until (Unix s), a list of
 // input, output and online seconds per window, then for each open session
 // its key and its hash as a flat list.
 const deviceScript = `
 local r = redis.call('HMGET', KEYS[1], 'terms', 'until')
+local all = redis.call('HGETALL', KEYS[2])
+local byID = {}
+for i = 1, #all, 2 do byID[all[i]] = all[i + 1] end
 local use = {}
-for i = 3, #KEYS do
-  local u = redis.call('HMGET', KEYS[i], 'in', 'out', 't')
-  use[#use + 1] = u[1] or '0'
-  use[#use + 1] = u[2] or '0'
-  use[#use + 1] = u[3] or '0'
+for _, id in ipairs(ARGV) do
+  local a, b, c
+  if byID[id] then a, b, c = string.match(byID[id], '^(%d+) (%d+) (%d+)') end
+  use[#use + 1] = a or '0'
+  use[#use + 1] = b or '0'
+  use[#use + 1] = c or '0'
 end
 local res = {r[1] or '', r[2] or '', use}
 local prefix = string.sub(KEYS[2], 1, string.find(KEYS[2], '}', 1, true)) .. ':s:'
-for _, f in ipairs(redis.call('HKEYS', KEYS[2])) do
-  local h = redis.call('HGETALL', prefix .. f)
-  if #h > 0 then
-    res[#res + 1] = prefix .. f
-    res[#res + 1] = h
+for i = 1, #all, 2 do
+  if string.find(all[i], ':', 1, true) then
+    local h = redis.call('HGETALL', prefix .. all[i])
+    if #h > 0 then
+      res[#res + 1] = prefix .. all[i]
+      res[#res + 1] = h
+    end
   end
 end
 return res
@@ -221,7 +252,7 @@ return 1
 
 // closeScript closes one open session: after Accounting-On/Off, or when
 // its NAS no longer knows it.
-// KEYS: session, the device's open hash. ARGV: now, keep TTL, and the
+// KEYS: session, the device's use. ARGV: now, keep TTL, and the
 // NAS address the session must have been reported from ("" for any: one
 // NAS entry may cover several controllers, and only the one that restarted
 // lost its sessions).
@@ -243,9 +274,9 @@ return nas or ''
 // ipScript removes a session's entry from the client-address index, which
 // says which session holds a client IP address on each NAS (Store.
 // setAddress writes entries): unless another session took the address
-// since. Entries carry their own expiry, "<unix> <session key>", since one
-// key holds those of several NASes.
-// KEYS: the address's index. ARGV: NAS, session key.
+// since. Entries carry their own expiry, "<unix> <pseudonym>:<sid>", since
+// one key holds those of several NASes.
+// KEYS: the address's index. ARGV: NAS, "<pseudonym>:<sid>".
 const ipScript = `
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if v and string.match(v, '^%d+ (.*)$') == ARGV[2] then

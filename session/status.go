@@ -125,7 +125,7 @@ func (s *Store) DeviceStatusByIP(ctx context.Context, nas string, ip netip.Addr)
 		if sk != "" {
 			return DeviceStatus{}, Session{}, ErrNotFound // ambiguous
 		}
-		sk = key
+		sk = sessionOfAddress(n, key)
 	}
 	d := tagOf(sk)
 	if d == "" {
@@ -207,11 +207,11 @@ type openSession struct {
 
 // readDevice reads the device d in one round trip.
 func (s *Store) readDevice(ctx context.Context, d string, now time.Time) (device, error) {
-	keys := []string{rememberKey(d), openKey(d)}
-	for _, w := range s.windows {
-		keys = append(keys, s.ledgerOf(d, w, now).key)
+	ids := make([]any, len(s.windows))
+	for i, w := range s.windows {
+		ids[i] = s.ledgerOf(w, now).id
 	}
-	raw, err := s.device.Run(ctx, s.rdb, keys).Slice()
+	raw, err := s.device.Run(ctx, s.rdb, []string{rememberKey(d), useKey(d)}, ids...).Slice()
 	if err != nil {
 		return device{}, unavailable("read device", err)
 	}

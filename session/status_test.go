@@ -185,7 +185,7 @@ func TestKeysPrivateAndExpiringWithPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := rdb.Keys(ctx, "*").Val()
-	var sawIP, sawOpen, sawIndex, sawWeek, sawMonth bool
+	var sawIP, sawUse, sawIndex, sawWeek, sawMonth bool
 	for _, k := range keys {
 		if ttl := rdb.TTL(ctx, k).Val(); ttl <= 0 {
 			t.Errorf("key %q has TTL %v, want a positive TTL", k, ttl)
@@ -196,12 +196,16 @@ func TestKeysPrivateAndExpiringWithPolicies(t *testing.T) {
 			}
 		}
 		sawIP = sawIP || strings.HasPrefix(k, "ip:{")
-		sawOpen = sawOpen || strings.HasSuffix(k, ":open") && strings.HasPrefix(k, "{d:")
 		sawIndex = sawIndex || strings.HasPrefix(k, "idx:{")
-		sawWeek = sawWeek || strings.Contains(k, ":use:w")
-		sawMonth = sawMonth || strings.Contains(k, ":use:m")
+		if strings.HasPrefix(k, "{d:") && strings.HasSuffix(k, ":use") {
+			sawUse = true
+			for _, f := range rdb.HKeys(ctx, k).Val() {
+				sawWeek = sawWeek || strings.HasPrefix(f, "w")
+				sawMonth = sawMonth || strings.HasPrefix(f, "m")
+			}
+		}
 	}
-	if !sawIP || !sawOpen || !sawIndex || !sawWeek || !sawMonth {
-		t.Errorf("keys %v: want an address index, an open hash, session indexes, weekly and monthly ledgers", keys)
+	if !sawIP || !sawUse || !sawIndex || !sawWeek || !sawMonth {
+		t.Errorf("keys %v: want an address index, a use hash with weekly and monthly ledgers, session indexes", keys)
 	}
 }

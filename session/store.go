@@ -158,13 +158,35 @@ func unavailable(op string, err error) error {
 func (s *Store) deviceTag(m MAC) string          { return "{d:" + s.hash.Hash(m) + "}" }
 func grantKey(d, user string) string             { return d + ":g:" + user }
 func rememberKey(d string) string                { return d + ":rem" }
-func useKey(d, window string) string             { return d + ":use:" + window }
-func openKey(d string) string                    { return d + ":open" }
+func useKey(d string) string                     { return d + ":use" }
 func sessionKey(d, nas, sessionID string) string { return d + ":s:" + nas + ":" + sessionID }
 
 // ipKey is the client-address index of ip: which session holds the
 // address on each NAS. It is named by a keyed hash, like a device.
 func (s *Store) ipKey(ip netip.Addr) string { return "ip:{" + s.hash.HashAddr(ip) + "}" }
+
+// An entry of the client-address index names its session by what the key
+// does not say already: the device's pseudonym and the Acct-Session-Id
+// ("<pseudonym>:<sid>"; the field is the NAS), which keeps the entry short
+// enough for Redis's compact hash encoding.
+func addressOf(sk string) string {
+	rest, ok := strings.CutPrefix(sk, "{d:")
+	if !ok {
+		return ""
+	}
+	p, rest, _ := strings.Cut(rest, "}:s:")
+	_, sid, _ := strings.Cut(rest, ":")
+	return p + ":" + sid
+}
+
+// sessionOfAddress is the session key an entry of nas names.
+func sessionOfAddress(nas, entry string) string {
+	p, sid, ok := strings.Cut(entry, ":")
+	if !ok || p == "" {
+		return ""
+	}
+	return sessionKey("{d:"+p+"}", nas, sid)
+}
 
 // tagOf returns the device tag of a device's key.
 func tagOf(key string) string {
@@ -174,24 +196,40 @@ func tagOf(key string) string {
 	return ""
 }
 
+// ledgerFields reads a ledger's value, "in out t end", as input, output
+// and online seconds; what is missing or malformed reads as "0".
+func ledgerFields(v string) (in, out, t string) {
+	in, out, t = "0", "0", "0"
+	f := strings.Fields(v)
+	ok := func(x string) bool {
+		_, err := strconv.ParseUint(x, 10, 64)
+		return err == nil
+	}
+	if len(f) >= 3 && ok(f[0]) && ok(f[1]) && ok(f[2]) {
+		in, out, t = f[0], f[1], f[2]
+	}
+	return in, out, t
+}
+
 // windowEnd returns when the day that t falls in ends.
 func (s *Store) windowEnd(t time.Time) time.Time {
 	_, end := windowSpan(WindowDay, t, s.loc)
 	return end
 }
 
-// ledger is one window's key and how long it is kept.
+// ledger is one window's ledger: its field in the device's use hash, and
+// how long it is kept.
 type ledger struct {
-	key        string
+	id         string
 	start, end time.Time
 	ttl        time.Duration
 }
 
-// ledgerOf returns the ledger of device d in the window of kind w that now
-// falls in. It is kept for the retention period after the window ends.
-func (s *Store) ledgerOf(d string, w Window, now time.Time) ledger {
+// ledgerOf returns the ledger of the window of kind w that now falls in.
+// It is kept for the retention period after the window ends.
+func (s *Store) ledgerOf(w Window, now time.Time) ledger {
 	sp := s.span(w, now)
-	return ledger{key: useKey(d, sp.id), start: sp.start, end: sp.end, ttl: sp.end.Sub(now) + s.cfg.Retention}
+	return ledger{id: sp.id, start: sp.start, end: sp.end, ttl: sp.end.Sub(now) + s.cfg.Retention}
 }
 
 // windowOf is one window: when it starts and ends, and its ID in keys.
@@ -351,17 +389,18 @@ func (d Decision) Accepted() bool { return d.Reason == RejectNone }
 
 // authRead reads what an Access-Request needs, in one round trip, as
 // authScript returns it: password, NAS, accepted terms version, input,
-// output, online seconds. keys and mode are authScript's.
-func (s *Store) authRead(ctx context.Context, mode string, keys []string) ([]string, error) {
+// output, online seconds. keys, mode and window (the ledger's ID) are
+// authScript's.
+func (s *Store) authRead(ctx context.Context, mode string, keys []string, window string) ([]string, error) {
 	if s.reads == nil {
-		return s.auth.Run(ctx, s.rdb, keys, mode).StringSlice()
+		return s.auth.Run(ctx, s.rdb, keys, mode, window).StringSlice()
 	}
 	var grant *redis.SliceCmd
 	if mode == "grant" {
 		grant = s.reads.HMGet(ctx, keys[0], "pw", "nas")
 	}
 	terms := s.reads.HGet(ctx, keys[1], "terms")
-	use := s.reads.HMGet(ctx, keys[2], "in", "out", "t")
+	use := s.reads.HGet(ctx, keys[2], window)
 	str := func(v any, missing string) string {
 		if x, ok := v.(string); ok {
 			return x
@@ -381,11 +420,11 @@ func (s *Store) authRead(ctx context.Context, mode string, keys []string) ([]str
 		return nil, err
 	}
 	res[2] = t
-	v, err := use.Result()
-	if err != nil {
+	u, err := use.Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
-	res[3], res[4], res[5] = str(v[0], "0"), str(v[1], "0"), str(v[2], "0")
+	res[3], res[4], res[5] = ledgerFields(u)
 	return res, nil
 }
 
@@ -399,8 +438,8 @@ func (s *Store) Authorize(ctx context.Context, r AuthRequest) (Decision, error) 
 	if !r.MACAuth {
 		mode, gk = "grant", grantKey(d, r.Username)
 	}
-	lg := s.ledgerOf(d, pol.Window, now)
-	res, err := s.authRead(ctx, mode, []string{gk, rememberKey(d), lg.key})
+	lg := s.ledgerOf(pol.Window, now)
+	res, err := s.authRead(ctx, mode, []string{gk, rememberKey(d), useKey(d)}, lg.id)
 	if err != nil {
 		return Decision{}, unavailable("authorize", err)
 	}
@@ -560,14 +599,12 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	if r.Throttled {
 		throttled = "1"
 	}
-	keys := make([]string, 2, 2+len(s.windows))
-	keys[0], keys[1] = sk, openKey(d)
-	args := make([]any, 19, 19+len(s.windows))
+	keys := []string{sk, useKey(d)}
+	args := make([]any, 19, 19+2*len(s.windows))
 	at := -1 // the position of the policy's window among s.windows
 	for i, w := range s.windows {
-		lg := s.ledgerOf(d, w, now)
-		keys = append(keys, lg.key)
-		args = append(args, secs(lg.ttl))
+		lg := s.ledgerOf(w, now)
+		args = append(args, lg.id, secs(lg.ttl))
 		if w == pol.Window {
 			at = i
 		}
@@ -592,7 +629,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	case r.Status == AcctStart:
 		ipc = s.setAddress(ctx, hot, ip, r.NAS, sk, now, live)
 	case r.Status == AcctStop:
-		ipc = []redis.Cmder{s.ip.EvalSha(ctx, hot, []string{s.ipKey(ip)}, r.NAS, sk)}
+		ipc = []redis.Cmder{s.ip.EvalSha(ctx, hot, []string{s.ipKey(ip)}, r.NAS, addressOf(sk))}
 	}
 	vals, err := res.Int64Slice()
 	if err != nil {
@@ -629,7 +666,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 func (s *Store) setAddress(ctx context.Context, c redis.Cmdable, ip netip.Addr, nas, sk string, now time.Time, live time.Duration) []redis.Cmder {
 	ik := s.ipKey(ip)
 	return []redis.Cmder{
-		c.HSet(ctx, ik, nas, strconv.FormatInt(now.Add(2*live).Unix(), 10)+" "+sk),
+		c.HSet(ctx, ik, nas, strconv.FormatInt(now.Add(2*live).Unix(), 10)+" "+addressOf(sk)),
 		c.ExpireNX(ctx, ik, 2*live),
 		c.ExpireGT(ctx, ik, 2*live),
 	}
@@ -706,7 +743,7 @@ func (s *Store) closeSession(ctx context.Context, sk, from string) (closeResult,
 	if d == "" {
 		return sessionNotOpen, nil
 	}
-	nas, err := s.close.Run(ctx, s.rdb, []string{sk, openKey(d)}, s.now().Unix(), secs(s.keepTTL()), from).Text()
+	nas, err := s.close.Run(ctx, s.rdb, []string{sk, useKey(d)}, s.now().Unix(), secs(s.keepTTL()), from).Text()
 	switch {
 	case err != nil:
 		return sessionNotOpen, unavailable("close session", err)

@@ -90,22 +90,22 @@ func setupPlain(ctx context.Context, rdb redis.UniversalClient, n int) ([]device
 type usage struct{ in, out uint64 }
 
 // readLedger sums the usage ledger of every device in Redis by pseudonym.
-// It knows the store's key layout: "{d:<pseudonym>}:use:<window>", hashes
-// with the fields "in" and "out".
+// It knows the store's key layout: the hash "{d:<pseudonym>}:use", whose
+// fields without a colon are the ledgers of windows, "in out t end".
 func readLedger(ctx context.Context, rdb redis.UniversalClient) (map[string]usage, error) {
 	led := map[string]usage{}
 	var mu sync.Mutex
 	scan := func(ctx context.Context, c *redis.Client) error {
 		var cursor uint64
 		for {
-			keys, next, err := c.Scan(ctx, cursor, "{d:*}:use:*", 5000).Result()
+			keys, next, err := c.Scan(ctx, cursor, "{d:*}:use", 5000).Result()
 			if err != nil {
 				return err
 			}
 			p := c.Pipeline()
-			cmds := make([]*redis.SliceCmd, len(keys))
+			cmds := make([]*redis.MapStringStringCmd, len(keys))
 			for i, k := range keys {
-				cmds[i] = p.HMGet(ctx, k, "in", "out")
+				cmds[i] = p.HGetAll(ctx, k)
 			}
 			if len(keys) > 0 {
 				if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -115,10 +115,16 @@ func readLedger(ctx context.Context, rdb redis.UniversalClient) (map[string]usag
 			mu.Lock()
 			for i, k := range keys {
 				tag := k[len("{d:"):strings.IndexByte(k, '}')]
-				v := cmds[i].Val()
 				u := led[tag]
-				u.in += toUint(v[0])
-				u.out += toUint(v[1])
+				for f, v := range cmds[i].Val() {
+					if strings.Contains(f, ":") {
+						continue // a session's counters, not a ledger
+					}
+					if n := strings.Fields(v); len(n) >= 2 {
+						u.in += toUint(n[0])
+						u.out += toUint(n[1])
+					}
+				}
 				led[tag] = u
 			}
 			mu.Unlock()
