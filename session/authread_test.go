@@ -21,7 +21,10 @@ func TestAuthReadLikeScript(t *testing.T) {
 	if s.reads == nil {
 		t.Fatal("no autopipeliner on a *redis.Client")
 	}
-	script := *s
+	script, err := NewStore(rdb, Config{MACHashKey: "a-mac-hash-key-for-tests", TermsVersion: "t1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	script.reads = nil
 	ctx := context.Background()
 	const g, r, u, w = "{d:x}:g:hs-1", "{d:x}:rem", "{d:x}:use", "d1"

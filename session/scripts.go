@@ -1,8 +1,8 @@
 package session
 
 // The Lua scripts run inside Redis, each on the keys of one device (one hash
-// slot), except ipScript, which runs on one key of the client-address
-// index. Numbers stay below 2^53 (MaxCounter, checked before a script runs),
+// slot), except ipSetScript and ipDelScript, which run on one hash of the
+// client-address index. Numbers stay below 2^53 (MaxCounter, checked before a script runs),
 // which Lua's doubles hold exactly.
 //
 // The keys of a device d = "{d:<pseudonym>}":
@@ -271,13 +271,31 @@ local nas = string.match(rest, '^([^:]*):')
 return nas or ''
 `
 
-// ipScript removes a session's entry from the client-address index, which
-// says which session holds a client IP address on each NAS (Store.
-// setAddress writes entries): unless another session took the address
-// since. Entries carry their own expiry, "<unix> <pseudonym>:<sid>", since
-// one key holds those of several NASes.
-// KEYS: the address's index. ARGV: NAS, "<pseudonym>:<sid>".
-const ipScript = `
+// ipSetScript writes an entry of the client-address index (see
+// Store.addressField), and now and then drops the expired entries that
+// share its hash.
+// KEYS: the hash. ARGV: field, "<expires> <entry>", TTL the hash needs,
+// now, "1" to drop expired entries.
+const ipSetScript = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+if ARGV[5] == '1' then
+  local all = redis.call('HGETALL', KEYS[1])
+  local now = tonumber(ARGV[4])
+  for i = 1, #all, 2 do
+    local exp = tonumber(string.match(all[i + 1], '^(%d+) '))
+    if not exp or exp <= now then redis.call('HDEL', KEYS[1], all[i]) end
+  end
+end
+return 0
+`
+
+// ipDelScript removes a session's entry from the client-address index,
+// unless another session took the address since.
+// KEYS: the hash. ARGV: field, entry ("<pseudonym>:<sid>").
+const ipDelScript = `
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if v and string.match(v, '^%d+ (.*)$') == ARGV[2] then
   redis.call('HDEL', KEYS[1], ARGV[1])

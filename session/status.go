@@ -111,12 +111,17 @@ func (s *Store) DeviceStatusByIP(ctx context.Context, nas string, ip netip.Addr)
 		return DeviceStatus{}, Session{}, ErrNotFound
 	}
 	now := s.now()
-	entries, err := s.rdb.HGetAll(ctx, s.ipKey(ip)).Result()
+	ik, prefix := s.addressBucket(ip)
+	entries, err := s.rdb.HGetAll(ctx, ik).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return DeviceStatus{}, Session{}, unavailable("find client address", err)
 	}
 	var sk string
-	for n, v := range entries {
+	for f, v := range entries {
+		n, ok := strings.CutPrefix(f, prefix)
+		if !ok {
+			continue // another address
+		}
 		exp, key, ok := strings.Cut(v, " ")
 		until, err := strconv.ParseInt(exp, 10, 64)
 		if !ok || err != nil || until <= now.Unix() || (nas != "" && n != nas) {

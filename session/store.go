@@ -44,7 +44,10 @@ type Store struct {
 	// (One per kind, made in NewStore: the map is only read after.)
 	spans map[Window]*atomic.Pointer[windowOf]
 
-	auth, acct, device, claim, finish, close, ip *redis.Script
+	auth, acct, device, claim, finish, close, ipSet, ipDel *redis.Script
+	// addressWrites counts the writes of client-address entries, to tidy
+	// their hashes every addressTidyEvery.
+	addressWrites atomic.Uint64
 }
 
 // autoPipeliner is a go-redis client that can batch the commands of
@@ -87,7 +90,8 @@ func NewStore(rdb redis.UniversalClient, cfg Config, now func() time.Time) (*Sto
 		claim:   redis.NewScript(claimScript),
 		finish:  redis.NewScript(finishScript),
 		close:   redis.NewScript(closeScript),
-		ip:      redis.NewScript(ipScript),
+		ipSet:   redis.NewScript(ipSetScript),
+		ipDel:   redis.NewScript(ipDelScript),
 	}
 	st.idx = newIndexer(rdb, cfg.Retention, st.activeWindow(), now)
 	st.spans = make(map[Window]*atomic.Pointer[windowOf], len(windows))
@@ -134,7 +138,7 @@ func (s *Store) MACHash(m MAC) string { return s.hash.Hash(m) }
 // Preload loads the Lua scripts into Redis so the hot path can use
 // EVALSHA from the first request. It also checks that Redis answers.
 func (s *Store) Preload(ctx context.Context) error {
-	for _, sc := range []*redis.Script{s.auth, s.acct, s.device, s.claim, s.finish, s.close, s.ip} {
+	for _, sc := range []*redis.Script{s.auth, s.acct, s.device, s.claim, s.finish, s.close, s.ipSet, s.ipDel} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return unavailable("load script", err)
 		}
@@ -161,9 +165,29 @@ func rememberKey(d string) string                { return d + ":rem" }
 func useKey(d string) string                     { return d + ":use" }
 func sessionKey(d, nas, sessionID string) string { return d + ":s:" + nas + ":" + sessionID }
 
-// ipKey is the client-address index of ip: which session holds the
-// address on each NAS. It is named by a keyed hash, like a device.
-func (s *Store) ipKey(ip netip.Addr) string { return "ip:{" + s.hash.HashAddr(ip) + "}" }
+// The client-address index says which session holds a client IP address
+// on each NAS. An address is named by a keyed hash, like a device; the
+// entries of all addresses whose hash starts alike share one hash (4,096
+// of them), so that an entry costs Redis a field, not a key: its field is
+// "<address hash>:<NAS>", its value "<expires, Unix s> <entry>" (see
+// addressOf). Expired entries are dropped now and then by the script that
+// writes them, and the hash expires when none was written for two live
+// TTLs.
+func (s *Store) addressField(ip netip.Addr, nas string) (key, field string) {
+	h := s.hash.HashAddr(ip)
+	return "ip:{" + h[:2] + "}", h + ":" + nas
+}
+
+// addressBucket returns the hash that holds ip's entries and their fields'
+// prefix.
+func (s *Store) addressBucket(ip netip.Addr) (key, prefix string) {
+	h := s.hash.HashAddr(ip)
+	return "ip:{" + h[:2] + "}", h + ":"
+}
+
+// addressTidyEvery: one write of an entry in this many also drops the
+// expired entries of its hash.
+const addressTidyEvery = 32
 
 // An entry of the client-address index names its session by what the key
 // does not say already: the device's pseudonym and the Acct-Session-Id
@@ -629,7 +653,8 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	case r.Status == AcctStart:
 		ipc = s.setAddress(ctx, hot, ip, r.NAS, sk, now, live)
 	case r.Status == AcctStop:
-		ipc = []redis.Cmder{s.ip.EvalSha(ctx, hot, []string{s.ipKey(ip)}, r.NAS, addressOf(sk))}
+		ik, f := s.addressField(ip, r.NAS)
+		ipc = []redis.Cmder{s.ipDel.EvalSha(ctx, hot, []string{ik}, f, addressOf(sk))}
 	}
 	vals, err := res.Int64Slice()
 	if err != nil {
@@ -660,16 +685,16 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 
 // setAddress points the client-address index entry of ip on nas at the
 // session sk. The entry lives two live TTLs, and the acct script has it
-// written again before that runs out; the key lives as long as its
-// longest-lived entry (EXPIRE NX gives a new key its TTL, GT only ever
-// extends it). It returns the commands, queued.
-func (s *Store) setAddress(ctx context.Context, c redis.Cmdable, ip netip.Addr, nas, sk string, now time.Time, live time.Duration) []redis.Cmder {
-	ik := s.ipKey(ip)
-	return []redis.Cmder{
-		c.HSet(ctx, ik, nas, strconv.FormatInt(now.Add(2*live).Unix(), 10)+" "+addressOf(sk)),
-		c.ExpireNX(ctx, ik, 2*live),
-		c.ExpireGT(ctx, ik, 2*live),
+// written again before that runs out; the hash lives as long as its
+// longest-lived entry. It returns the command, queued.
+func (s *Store) setAddress(ctx context.Context, c redis.Scripter, ip netip.Addr, nas, sk string, now time.Time, live time.Duration) []redis.Cmder {
+	ik, f := s.addressField(ip, nas)
+	tidy := "0"
+	if s.addressWrites.Add(1)%addressTidyEvery == 0 {
+		tidy = "1"
 	}
+	v := strconv.FormatInt(now.Add(2*live).Unix(), 10) + " " + addressOf(sk)
+	return []redis.Cmder{s.ipSet.EvalSha(ctx, c, []string{ik}, f, v, secs(2*live), now.Unix(), tidy)}
 }
 
 func isNoScript(err error) bool {
