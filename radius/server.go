@@ -576,8 +576,10 @@ func (p *requestPool) put(r *request) {
 	if cap(r.avps) > maxPooledAttributes {
 		return
 	}
-	clear(r.avps)
-	clear(r.pkt.Attributes)
+	// Whole backing arrays: a parse that failed partway left values
+	// beyond the lengths.
+	clear(r.avps[:cap(r.avps)])
+	clear(r.pkt.Attributes[:cap(r.pkt.Attributes)])
 	r.pkt = radius.Packet{Attributes: r.pkt.Attributes[:0]}
 	p.pool.Put(r)
 }

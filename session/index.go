@@ -74,6 +74,8 @@ type indexer struct {
 	mu      sync.Mutex
 	pending map[string]indexEntryUpdate // by session key
 	armed   bool                        // a flush is scheduled
+	timer   *time.Timer                 // the flush scheduled last
+	closed  bool                        // no more flushes are scheduled
 
 	flushing sync.Mutex           // one flush at a time
 	trimmed  map[string]time.Time // index key → last trim; under flushing
@@ -89,33 +91,60 @@ func newIndexer(rdb redis.UniversalClient, retention, active time.Duration, now 
 	}
 }
 
+// merge combines two updates of one session: the later time, closed if
+// either closed it, and the AP where one knows it.
+func (u indexEntryUpdate) merge(v indexEntryUpdate) indexEntryUpdate {
+	u.at = max(u.at, v.at)
+	u.closed = u.closed || v.closed
+	if u.ap == "" {
+		u.ap = v.ap
+	}
+	return u
+}
+
 // add records that session sk had a record at u.at; a later record of the
-// same session replaces it before it is written (a closed session stays
-// closed). u.ap may be empty when the caller does not know it.
+// same session is merged with it before it is written (a closed session
+// stays closed). u.ap may be empty when the caller does not know it.
 func (x *indexer) add(sk string, u indexEntryUpdate) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if old, ok := x.pending[sk]; ok {
-		if old.at > u.at {
-			u.at = old.at
-		}
-		u.closed = u.closed || old.closed
-		if u.ap == "" {
-			u.ap = old.ap
-		}
-	} else if len(x.pending) >= indexMaxPending {
-		x.dropped.Add(1)
-		return
-	}
-	x.pending[sk] = u
-	if !x.armed {
+	x.put(sk, u)
+	if !x.armed && !x.closed {
+		// The timer's goroutine is owned by the indexer: close stops it,
+		// and it ends with its flush.
 		x.armed = true
-		time.AfterFunc(indexInterval, func() {
+		x.timer = time.AfterFunc(indexInterval, func() {
 			ctx, cancel := context.WithTimeout(context.Background(), indexFlushTimeout)
 			defer cancel()
 			_ = x.flush(ctx) // counted in failed; the entries wait for the next flush
 		})
 	}
+}
+
+// put merges u into what is pending for sk, or drops it when too many
+// sessions wait. x.mu must be held.
+func (x *indexer) put(sk string, u indexEntryUpdate) {
+	if old, ok := x.pending[sk]; ok {
+		x.pending[sk] = u.merge(old)
+		return
+	}
+	if len(x.pending) >= indexMaxPending {
+		x.dropped.Add(1)
+		return
+	}
+	x.pending[sk] = u
+}
+
+// close writes what is pending and schedules no more flushes; updates
+// added later wait for an explicit flush.
+func (x *indexer) close(ctx context.Context) error {
+	x.mu.Lock()
+	x.closed = true
+	if x.timer != nil {
+		x.timer.Stop()
+	}
+	x.mu.Unlock()
+	return x.flush(ctx)
 }
 
 // take removes and returns what is pending.
@@ -128,21 +157,14 @@ func (x *indexer) take() map[string]indexEntryUpdate {
 	return p
 }
 
-// putBack returns entries a failed flush could not write, unless a newer
-// record of the same session came in meanwhile. No flush is scheduled for
-// them: the next record schedules one, and readers flush first.
+// putBack returns entries a failed flush could not write, merged with
+// newer records of the same sessions. No flush is scheduled for them: the
+// next record schedules one, and readers flush first.
 func (x *indexer) putBack(p map[string]indexEntryUpdate) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for sk, u := range p {
-		if _, ok := x.pending[sk]; ok {
-			continue
-		}
-		if len(x.pending) >= indexMaxPending {
-			x.dropped.Add(1)
-			continue
-		}
-		x.pending[sk] = u
+		x.put(sk, u)
 	}
 }
 

@@ -154,3 +154,20 @@ func (c *ActiveSessionsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(activeSessionsDesc, prometheus.GaugeValue, float64(counts[n]), n)
 	}
 }
+
+// IndexMetrics are counters of the batched session indexes (index.go):
+// updates dropped because too many waited while Redis refused them, and
+// batches Redis refused. Register them with the registry the admin
+// listener exposes.
+func (s *Store) IndexMetrics() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hotspot_session_index_dropped_total",
+			Help: "Session index updates dropped because too many were waiting (Redis refusing the batches); the sessions' next records put them back.",
+		}, func() float64 { return float64(s.idx.dropped.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hotspot_session_index_write_failures_total",
+			Help: "Batches of session index updates that Redis refused; their updates wait for the next batch.",
+		}, func() float64 { return float64(s.idx.failed.Load()) }),
+	}
+}

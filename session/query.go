@@ -1,8 +1,9 @@
 package session
 
 // Admin queries: the network team's views across devices. They read the
-// sorted-set indexes of session keys by last update that Account writes
-// (all sessions, per NAS, per AP) and the device's open-session set. The
+// sorted-set indexes of session keys by last update that Account has
+// written (index.go: all sessions, per AP, a NAS's open sessions) and the
+// device's use hash, which names its unclosed sessions. The
 // indexes are never the source of truth: every session returned is read
 // from its own hash, and an index member whose session has expired is
 // skipped and removed.
@@ -196,9 +197,7 @@ func (s *Store) Sessions(ctx context.Context, f SessionFilter) (SessionPage, err
 		f.Limit = DefaultPageSize
 	}
 	f.Limit = min(f.Limit, MaxPageSize)
-	if err := s.flushIndexes(ctx); err != nil {
-		return SessionPage{}, err
-	}
+	s.flushIndexes(ctx)
 	if f.Device != "" {
 		return s.deviceSessions(ctx, f)
 	}
@@ -503,9 +502,7 @@ func (r *StatsRow) add(active bool, in, out uint64) {
 // day. It reads every such session (pipelined, a batch per round trip), so
 // it costs in proportion to the day's sessions.
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
-	if err := s.flushIndexes(ctx); err != nil {
-		return Stats{}, err
-	}
+	s.flushIndexes(ctx)
 	now := s.now()
 	since := s.windowEnd(now).AddDate(0, 0, -1)
 	st := Stats{Since: since, Total: StatsRow{Name: "total"}}
@@ -570,9 +567,7 @@ func sortedRows(m map[string]*StatsRow) []StatsRow {
 // reported within the time an active session lives, in one round trip.
 // It reads the per-NAS sets of open sessions that Accounting-On/Off uses.
 func (s *Store) ActiveSessions(ctx context.Context, nases []string) (map[string]int64, error) {
-	if err := s.flushIndexes(ctx); err != nil {
-		return nil, err
-	}
+	s.flushIndexes(ctx)
 	from := strconv.FormatInt(s.now().Add(-s.activeWindow()).Unix(), 10)
 	cmds := make([]*redis.IntCmd, len(nases))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {

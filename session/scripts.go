@@ -66,9 +66,11 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // now, in s).
 // Returns: the lowest enforcement level among the device's open sessions
 // that are not leased (99 when none, or when no allowance is reached),
-// 1 when the session's client-address entry must be written (the session
-// is new to this script, its address changed, or the entry expires within
-// a live TTL), then input, output and online seconds of each window.
+// flags: 1 when the session's client-address entry must be written (the
+// session is new to this script, its address changed, or the entry
+// expires within a live TTL), 2 when the session is closed (a Stop, or a
+// late record of a closed session); then input, output and online
+// seconds of each window.
 const acctScript = `
 local cur = redis.call('HMGET', KEYS[1], 'in', 'out', 'time', 'state', 'ip', 'ipx')
 local oin, oout, otime = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3])
@@ -98,8 +100,9 @@ if fresh then
 end
 -- grow: the TTL the use hash needs for a field written new; tidy: an old
 -- field may have run out (see the end).
-local ipnew, grow, tidy = 0, 0, fresh
+local flags, grow, tidy = 0, 0, fresh
 if ARGV[1] == 'stop' or cur[4] == 'closed' then
+  flags = 2
   -- A closed session keeps its counters for the retention period but no
   -- longer the clear MAC; a late interim never reopens it.
   h[#h + 1] = 'state'; h[#h + 1] = 'closed'
@@ -110,7 +113,7 @@ if ARGV[1] == 'stop' or cur[4] == 'closed' then
 else
   local ipx = tonumber(cur[6]) or 0
   if fresh or cur[5] ~= ARGV[13] or ipx - now < live then
-    ipnew, ipx = 1, now + 2 * live
+    flags, ipx = 1, now + 2 * live
   end
   for _, v in ipairs({'state', 'active', 'mac', ARGV[10], 'user', ARGV[14], 'ipx', ipx}) do
     h[#h + 1] = v
@@ -121,7 +124,7 @@ else
   local seen = string.format('%d %d %d %d', oin, oout, otime, now)
   if redis.call('HSET', KEYS[2], field, seen) == 1 then grow = keep end
 end
-local res = {99, ipnew}
+local res = {99, flags}
 for i = 1, (#ARGV - 19) / 2 do
   local id, ttl = ARGV[18 + 2 * i], tonumber(ARGV[19 + 2 * i])
   local u = redis.call('HGET', KEYS[2], id)

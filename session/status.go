@@ -116,7 +116,7 @@ func (s *Store) DeviceStatusByIP(ctx context.Context, nas string, ip netip.Addr)
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return DeviceStatus{}, Session{}, unavailable("find client address", err)
 	}
-	var sk string
+	var candidates []string
 	for f, v := range entries {
 		n, ok := strings.CutPrefix(f, prefix)
 		if !ok {
@@ -127,31 +127,43 @@ func (s *Store) DeviceStatusByIP(ctx context.Context, nas string, ip netip.Addr)
 		if !ok || err != nil || until <= now.Unix() || (nas != "" && n != nas) {
 			continue
 		}
-		if sk != "" {
+		if sk := sessionOfAddress(n, key); tagOf(sk) != "" {
+			candidates = append(candidates, sk)
+		}
+	}
+	// An entry outlives its session by up to a live TTL, and one NAS's
+	// address may be another's: only sessions that are open and still
+	// hold the address count, and only one may.
+	var (
+		found   bool
+		st      DeviceStatus
+		holding Session
+	)
+	for _, sk := range candidates {
+		dev, err := s.readDevice(ctx, tagOf(sk), now)
+		if err != nil {
+			return DeviceStatus{}, Session{}, err
+		}
+		i := slices.IndexFunc(dev.open, func(o openSession) bool { return o.key == sk })
+		if i < 0 {
+			continue
+		}
+		sess := parseSession(sk, dev.open[i].h)
+		pol := s.PolicyFor(Where{NAS: sess.NAS, SSID: sess.SSID})
+		// An open session lives a live TTL after its last record (its key
+		// expires then; this holds it to that on any Redis clock).
+		if !sess.Active || !now.Before(sess.UpdatedAt.Add(liveTTL(pol))) || sess.IP != ip.Unmap().String() {
+			continue
+		}
+		if found {
 			return DeviceStatus{}, Session{}, ErrNotFound // ambiguous
 		}
-		sk = sessionOfAddress(n, key)
+		found, st, holding = true, s.status(dev, pol, now), sess
 	}
-	d := tagOf(sk)
-	if d == "" {
+	if !found {
 		return DeviceStatus{}, Session{}, ErrNotFound
 	}
-	dev, err := s.readDevice(ctx, d, now)
-	if err != nil {
-		return DeviceStatus{}, Session{}, err
-	}
-	i := slices.IndexFunc(dev.open, func(o openSession) bool { return o.key == sk })
-	if i < 0 {
-		return DeviceStatus{}, Session{}, ErrNotFound
-	}
-	sess := parseSession(sk, dev.open[i].h)
-	pol := s.PolicyFor(Where{NAS: sess.NAS, SSID: sess.SSID})
-	// An open session lives a live TTL after its last record (its key
-	// expires then; this holds it to that on any Redis clock).
-	if !sess.Active || !now.Before(sess.UpdatedAt.Add(liveTTL(pol))) {
-		return DeviceStatus{}, Session{}, ErrNotFound
-	}
-	return s.status(dev, pol, now), sess, nil
+	return st, holding, nil
 }
 
 // status computes a device's status under pol from what readDevice read.

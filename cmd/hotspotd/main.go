@@ -104,6 +104,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		nasNames = append(nasNames, n.Name)
 	}
 	reg.MustRegister(session.NewActiveSessionsCollector(store, nasNames, 0))
+	reg.MustRegister(store.IndexMetrics()...)
 	rs, err := radius.New(cfg.RADIUS, nases, store, logger, reg)
 	if err != nil {
 		return err

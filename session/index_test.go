@@ -1,0 +1,60 @@
+package session
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestIndexerKeepsUpdatesWhileRedisIsAway: a batch Redis refuses is
+// counted and kept, merged with newer records of the same sessions, and
+// written once Redis answers again.
+func TestIndexerKeepsUpdatesWhileRedisIsAway(t *testing.T) {
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	now := time.Unix(1_800_000_000, 0)
+	x := newIndexer(rdb, 24*time.Hour, time.Hour, func() time.Time { return now })
+	ctx := context.Background()
+	x.add("{d:a}:s:n1:s1", indexEntryUpdate{nas: "n1", ap: "ap1", at: now.Unix()})
+	m.SetError("READONLY refused")
+	if err := x.flush(ctx); err == nil {
+		t.Fatal("flush with Redis refusing: no error")
+	}
+	if x.failed.Load() != 1 {
+		t.Errorf("failed = %d, want 1", x.failed.Load())
+	}
+	// The session closes meanwhile, reported without its AP.
+	x.add("{d:a}:s:n1:s1", indexEntryUpdate{nas: "n1", at: now.Unix() + 5, closed: true})
+	m.SetError("")
+	if err := x.close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := m.ZScore(allSessionsKey, "{d:a}:s:n1:s1"); err != nil || s != float64(now.Unix()+5) {
+		t.Errorf("all sessions: score %v, %v; want the later record's", s, err)
+	}
+	if _, err := m.ZScore(apSessionsKey("ap1"), "{d:a}:s:n1:s1"); err != nil {
+		t.Errorf("AP index: %v; want the session there (the AP of the earlier record)", err)
+	}
+	if m.Exists(nasOpenKey("n1")) {
+		if _, err := m.ZScore(nasOpenKey("n1"), "{d:a}:s:n1:s1"); err == nil {
+			t.Error("the closed session is in its NAS's open index")
+		}
+	}
+	for _, k := range m.Keys() {
+		if m.TTL(k) <= 0 {
+			t.Errorf("index %s has no TTL", k)
+		}
+	}
+	// Closed: adding schedules nothing.
+	x.add("{d:a}:s:n1:s2", indexEntryUpdate{nas: "n1", at: now.Unix()})
+	x.mu.Lock()
+	armed := x.armed
+	x.mu.Unlock()
+	if armed {
+		t.Error("a closed indexer scheduled a flush")
+	}
+}
