@@ -11,12 +11,13 @@ import (
 )
 
 // The admin views read three kinds of index, sorted sets of session keys
-// scored by the Unix time of the session's last record: every session, an
-// AP's sessions, and a NAS's open sessions (which the NAS's active listing
-// walks, Accounting-On/Off closes and the active-sessions gauge counts).
-// A NAS's closed sessions are found among every session: a closed session
-// is kept for the retention period, and one index entry less for each
-// saves more memory than the NAS's listing of closed sessions is worth.
+// scored by the Unix time of the session's last record: a NAS's open
+// sessions (which the NAS's listings walk, Accounting-On/Off closes and
+// the active-sessions gauge counts), the closed sessions of all NASes, and
+// an AP's sessions. All sessions are the open ones of every NAS and the
+// closed ones, merged; the NASes that had sessions are a set of their own.
+// So a session is in two indexes, whatever its state: one index entry
+// fewer per session than an index of all sessions next to them would take.
 // Each index is its own hash slot, away from the device keys that are the
 // truth, so an accounting record cannot update them in its script.
 //
@@ -34,7 +35,10 @@ import (
 // nothing but a lookup.
 
 // Index keys.
-const allSessionsKey = "idx:{sessions}"
+const (
+	closedSessionsKey = "idx:{closed}"
+	nasesKey          = "idx:{nases}" // set of the NASes with open-session indexes
+)
 
 func apSessionsKey(ap string) string { return "idx:{ap:" + ap + "}" }
 func nasOpenKey(nas string) string   { return "nas:{" + nas + "}:open" }
@@ -178,9 +182,9 @@ func (x *indexer) flush(ctx context.Context) error {
 	}
 	adds := map[string][]redis.Z{}
 	var closes map[string][]any // NAS open index → members to remove
+	nases := map[string]bool{}
 	for sk, u := range p {
 		z := redis.Z{Score: float64(u.at), Member: sk}
-		adds[allSessionsKey] = append(adds[allSessionsKey], z)
 		if u.ap != "" {
 			adds[apSessionsKey(u.ap)] = append(adds[apSessionsKey(u.ap)], z)
 		}
@@ -189,8 +193,10 @@ func (x *indexer) flush(ctx context.Context) error {
 				closes = map[string][]any{}
 			}
 			closes[nasOpenKey(u.nas)] = append(closes[nasOpenKey(u.nas)], sk)
+			adds[closedSessionsKey] = append(adds[closedSessionsKey], z)
 		} else {
 			adds[nasOpenKey(u.nas)] = append(adds[nasOpenKey(u.nas)], z)
+			nases[u.nas] = true
 		}
 	}
 	now := x.now()
@@ -201,6 +207,14 @@ func (x *indexer) flush(ctx context.Context) error {
 		}
 		for idx, members := range closes {
 			pl.ZRem(ctx, idx, members...)
+		}
+		if len(nases) > 0 {
+			names := make([]any, 0, len(nases))
+			for n := range nases {
+				names = append(names, n)
+			}
+			pl.SAdd(ctx, nasesKey, names...)
+			pl.Expire(ctx, nasesKey, x.retention)
 		}
 		// Trim by score what can no longer be shown: sessions whose last
 		// record is older than the retention period (or, in a NAS's open

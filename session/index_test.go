@@ -33,8 +33,8 @@ func TestIndexerKeepsUpdatesWhileRedisIsAway(t *testing.T) {
 	if err := x.close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := m.ZScore(allSessionsKey, "{d:a}:s:n1:s1"); err != nil || s != float64(now.Unix()+5) {
-		t.Errorf("all sessions: score %v, %v; want the later record's", s, err)
+	if s, err := m.ZScore(closedSessionsKey, "{d:a}:s:n1:s1"); err != nil || s != float64(now.Unix()+5) {
+		t.Errorf("closed sessions: score %v, %v; want the later record's", s, err)
 	}
 	if _, err := m.ZScore(apSessionsKey("ap1"), "{d:a}:s:n1:s1"); err != nil {
 		t.Errorf("AP index: %v; want the session there (the AP of the earlier record)", err)

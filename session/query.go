@@ -201,7 +201,10 @@ func (s *Store) Sessions(ctx context.Context, f SessionFilter) (SessionPage, err
 	if f.Device != "" {
 		return s.deviceSessions(ctx, f)
 	}
-	idx := f.index()
+	idxs, err := s.indexes(ctx, f)
+	if err != nil {
+		return SessionPage{}, unavailable("list sessions", err)
+	}
 	var minScore int64 = -1
 	if f.State == StateActive {
 		minScore = s.now().Add(-s.activeWindow()).Unix()
@@ -212,8 +215,11 @@ func (s *Store) Sessions(ctx context.Context, f SessionFilter) (SessionPage, err
 		scanned int
 		more    bool
 		stale   []string
+		// shown: a session that closed while its NAS's open index was
+		// being read may be in the closed index too.
+		shown = map[string]bool{}
 	)
-	err := s.walkIndex(ctx, idx, f.After, minScore, func(batch []indexEntry) (bool, error) {
+	err = s.walkIndexes(ctx, idxs, f.After, minScore, func(batch []indexEntry) (bool, error) {
 		hashes, err := s.loadSessions(ctx, batch)
 		if err != nil {
 			return false, err
@@ -221,7 +227,8 @@ func (s *Store) Sessions(ctx context.Context, f SessionFilter) (SessionPage, err
 		for i, e := range batch {
 			if len(hashes[i]) == 0 {
 				stale = append(stale, e.key)
-			} else if sess := parseSession(e.key, hashes[i]); f.matches(sess) {
+			} else if sess := parseSession(e.key, hashes[i]); !shown[e.key] && f.matches(sess) {
+				shown[e.key] = true
 				if len(page.Sessions) == f.Limit {
 					// One more match than the page holds: there is a next
 					// page, and it starts after the page's last session.
@@ -244,21 +251,39 @@ func (s *Store) Sessions(ctx context.Context, f SessionFilter) (SessionPage, err
 	if more {
 		page.Next = pos
 	}
-	s.removeStale(ctx, idx, stale)
+	for _, idx := range idxs {
+		s.removeStale(ctx, idx, stale)
+	}
 	return page, nil
 }
 
-// index is the index that a listing under f walks: an AP's, a NAS's open
-// sessions for the active ones of a NAS, else every session (a NAS's
-// closed sessions are found among all, by the filter).
-func (f SessionFilter) index() string {
-	switch {
-	case f.AP != "":
-		return apSessionsKey(f.AP)
-	case f.NAS != "" && f.State == StateActive:
-		return nasOpenKey(f.NAS)
+// indexes are the indexes that a listing under f walks, merged: an AP's;
+// else the open sessions of the NAS named (or of every NAS) unless only
+// closed ones are wanted, and the closed sessions unless only active ones
+// are (a NAS's closed sessions are picked from them by the filter).
+func (s *Store) indexes(ctx context.Context, f SessionFilter) ([]string, error) {
+	if f.AP != "" {
+		return []string{apSessionsKey(f.AP)}, nil
 	}
-	return allSessionsKey
+	var idxs []string
+	if f.State != StateClosed {
+		if f.NAS != "" {
+			idxs = append(idxs, nasOpenKey(f.NAS))
+		} else {
+			nases, err := s.rdb.SMembers(ctx, nasesKey).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return nil, err
+			}
+			slices.Sort(nases)
+			for _, n := range nases {
+				idxs = append(idxs, nasOpenKey(n))
+			}
+		}
+	}
+	if f.State != StateActive {
+		idxs = append(idxs, closedSessionsKey)
+	}
+	return idxs, nil
 }
 
 // matches applies the filters that the index chosen did not.
@@ -293,7 +318,10 @@ func (s *Store) deviceSessions(ctx context.Context, f SessionFilter) (SessionPag
 		}
 	}
 	if f.State != StateActive {
-		idx := f.index()
+		idx := closedSessionsKey
+		if f.AP != "" {
+			idx = apSessionsKey(f.AP)
+		}
 		// The tag holds only base64url characters and "{d:}", none of
 		// which MATCH treats specially.
 		iter := s.rdb.ZScan(ctx, idx, 0, tag+":s:*", 1000).Iterator()
@@ -376,54 +404,110 @@ type indexEntry struct {
 	score int64
 }
 
-// walkIndex calls visit with the entries of the index idx, newest first,
-// from after on and down to minScore (-1: all), a batch per round trip,
-// until visit returns false or the index is exhausted. Each batch starts
-// at the last entry of the one before (not at an offset), so entries that
-// move while the walk goes on shift nothing.
-func (s *Store) walkIndex(ctx context.Context, idx string, after Cursor, minScore int64, visit func([]indexEntry) (bool, error)) error {
+// walkIndexes calls visit with the entries of the indexes idxs, merged
+// into one order, newest first, from after on and down to minScore (-1:
+// all), in batches of up to scanBatch, until visit returns false or the
+// indexes are exhausted. Each index is read a batch per round trip; each
+// of its batches starts at the last entry taken from it (not at an
+// offset), so entries that move while the walk goes on shift nothing.
+func (s *Store) walkIndexes(ctx context.Context, idxs []string, after Cursor, minScore int64, visit func([]indexEntry) (bool, error)) error {
 	var stop any = "-inf"
 	if minScore >= 0 {
 		stop = minScore
 	}
-	pos := after
-	var offset int64 // entries skipped at pos.score, when a whole batch was
+	its := make([]*indexIter, len(idxs))
+	for i, idx := range idxs {
+		its[i] = &indexIter{rdb: s.rdb, key: idx, stop: stop, pos: after}
+	}
 	for {
-		var start any = "+inf"
-		if !pos.IsZero() {
-			start = pos.score
-		}
-		zs, err := s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
-			Key: idx, Start: start, Stop: stop, ByScore: true, Rev: true,
-			Offset: offset, Count: scanBatch,
-		}).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-		if len(zs) == 0 {
-			return nil
-		}
-		batch := make([]indexEntry, 0, len(zs))
-		for _, z := range zs {
-			k, _ := z.Member.(string)
-			e := indexEntry{key: k, score: int64(z.Score)}
-			if pos.before(e.score, e.key) {
-				batch = append(batch, e)
+		batch := make([]indexEntry, 0, scanBatch)
+		for len(batch) < scanBatch {
+			var next *indexIter
+			for _, it := range its {
+				e, ok, err := it.peek(ctx)
+				if err != nil {
+					return err
+				}
+				if ok && (next == nil || e.precedes(next.buf[0])) {
+					next = it
+				}
 			}
+			if next == nil {
+				break
+			}
+			batch = append(batch, next.pop())
 		}
 		if len(batch) == 0 {
-			// A run of equal scores longer than a batch, all seen already.
-			offset += int64(len(zs))
-			continue
+			return nil
 		}
-		offset = 0
-		more, err := visit(batch)
-		if err != nil || !more {
+		if more, err := visit(batch); err != nil || !more {
 			return err
 		}
-		last := batch[len(batch)-1]
-		pos = Cursor{score: last.score, key: last.key}
 	}
+}
+
+// precedes reports whether e comes before f in an index walk (newest
+// first, then by key, descending).
+func (e indexEntry) precedes(f indexEntry) bool {
+	return Cursor{score: e.score, key: e.key}.before(f.score, f.key)
+}
+
+// indexIter reads one index for walkIndexes, a batch at a time.
+type indexIter struct {
+	rdb  redis.UniversalClient
+	key  string
+	stop any
+	pos  Cursor // the last entry taken
+	// offset skips entries at pos.score, when a whole batch of them was
+	// taken already.
+	offset int64
+	buf    []indexEntry
+	done   bool
+}
+
+// peek returns the index's next entry.
+func (it *indexIter) peek(ctx context.Context) (indexEntry, bool, error) {
+	for len(it.buf) == 0 && !it.done {
+		var start any = "+inf"
+		if !it.pos.IsZero() {
+			start = it.pos.score
+		}
+		zs, err := it.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
+			Key: it.key, Start: start, Stop: it.stop, ByScore: true, Rev: true,
+			Offset: it.offset, Count: scanBatch,
+		}).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return indexEntry{}, false, err
+		}
+		if len(zs) == 0 {
+			it.done = true
+			break
+		}
+		for _, z := range zs {
+			k, _ := z.Member.(string)
+			if e := (indexEntry{key: k, score: int64(z.Score)}); it.pos.before(e.score, e.key) {
+				it.buf = append(it.buf, e)
+			}
+		}
+		if len(it.buf) == 0 {
+			// A run of equal scores longer than a batch, all taken already.
+			it.offset += int64(len(zs))
+			continue
+		}
+		it.offset = 0
+	}
+	if len(it.buf) == 0 {
+		return indexEntry{}, false, nil
+	}
+	return it.buf[0], true, nil
+}
+
+// pop takes the entry peek returned.
+func (it *indexIter) pop() indexEntry {
+	e := it.buf[0]
+	it.buf = it.buf[1:]
+	it.pos = Cursor{score: e.score, key: e.key}
+	return e
 }
 
 // loadSessions reads the hashes of the sessions in batch in one round
@@ -515,7 +599,11 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		}
 		return r
 	}
-	err := s.walkIndex(ctx, allSessionsKey, Cursor{}, since.Unix(), func(batch []indexEntry) (bool, error) {
+	idxs, err := s.indexes(ctx, SessionFilter{})
+	if err != nil {
+		return Stats{}, unavailable("stats", err)
+	}
+	err = s.walkIndexes(ctx, idxs, Cursor{}, since.Unix(), func(batch []indexEntry) (bool, error) {
 		cmds := make([]*redis.SliceCmd, len(batch))
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, e := range batch {

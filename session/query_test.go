@@ -211,7 +211,8 @@ func TestActiveSessions(t *testing.T) {
 }
 
 // TestSessionsTies pages through more sessions with the same last update
-// than one round trip reads: every session exactly once.
+// than one round trip reads, open on three NASes and closed, so that the
+// listing merges four indexes: every session exactly once.
 func TestSessionsTies(t *testing.T) {
 	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
 		s, clk := newStore(t, rdb, testConfig())
@@ -219,7 +220,11 @@ func TestSessionsTies(t *testing.T) {
 		const n = 450
 		for i := range n {
 			m := session.MAC{0x02, 1, 0, 0, byte(i >> 8), byte(i)}
-			recs = append(recs, rec{0, session.AcctStart, m, "nas1", fmt.Sprintf("t%03d", i), "AP-1", 0})
+			nas, sid := fmt.Sprintf("nas%d", i%3+1), fmt.Sprintf("t%03d", i)
+			recs = append(recs, rec{0, session.AcctStart, m, nas, sid, "AP-1", 0})
+			if i%4 == 0 {
+				recs = append(recs, rec{0, session.AcctStop, m, nas, sid, "AP-1", 0})
+			}
 		}
 		fixture(t, s, clk, recs)
 		for _, limit := range []int{7, 100, session.MaxPageSize} {
@@ -257,7 +262,7 @@ func TestSessionsStaleAndBudget(t *testing.T) {
 		for i := range 6000 {
 			zs = append(zs, redis.Z{Score: float64(clk.Now().Unix() + 10), Member: fmt.Sprintf("{d:gone%04d}:s:nas1:x", i)})
 		}
-		if err := rdb.ZAdd(ctx, "idx:{sessions}", zs...).Err(); err != nil {
+		if err := rdb.ZAdd(ctx, "nas:{nas1}:open", zs...).Err(); err != nil {
 			t.Fatal(err)
 		}
 		p, err := s.Sessions(ctx, session.SessionFilter{})
@@ -268,7 +273,7 @@ func TestSessionsStaleAndBudget(t *testing.T) {
 		if err != nil || sids(p.Sessions) != "old" || !p.Next.IsZero() {
 			t.Errorf("second page = %q, next %v, %v; want old and no cursor", sids(p.Sessions), p.Next, err)
 		}
-		if n := rdb.ZCard(ctx, "idx:{sessions}").Val(); n != 1 {
+		if n := rdb.ZCard(ctx, "nas:{nas1}:open").Val(); n != 1 {
 			t.Errorf("index holds %d members after reading, want 1 (stale ones removed)", n)
 		}
 	})
