@@ -2,7 +2,7 @@ package session
 
 // Admin queries: the network team's views across devices. They read the
 // sorted-set indexes of session keys by last update that Account has
-// written (index.go: all sessions, per AP, a NAS's open sessions) and the
+// written (index.go: a NAS's open sessions, the closed ones, an AP's) and the
 // device's use hash, which names its unclosed sessions. The
 // indexes are never the source of truth: every session returned is read
 // from its own hash, and an index member whose session has expired is
