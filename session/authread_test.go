@@ -27,35 +27,41 @@ func TestAuthReadLikeScript(t *testing.T) {
 	}
 	script.reads = nil
 	ctx := context.Background()
-	const g, r, u, w = "{d:x}:g:hs-1", "{d:x}:rem", "{d:x}:use", "d1"
+	const g, r, u, m = "{d:x}:g:hs-1", "{d:x}:rem", "{d:x}:use", "{d:x}:use:m1"
+	day := ledger{id: "d1", key: u, inHash: true}
+	month := ledger{id: "m1", key: m}
 	steps := []func(){
 		func() {},
 		func() { rdb.HSet(ctx, g, "pw", "secret", "nas", "chilli") },
 		func() { rdb.HSet(ctx, r, "terms", "t1", "until", time.Now().Unix()) },
 		func() { rdb.HSet(ctx, u, "d0", "1 2 3 4") },
-		func() { rdb.HSet(ctx, u, w, "5 7 0 99") },
-		func() { rdb.HSet(ctx, u, w, "5 7 60 99") },
-		func() { rdb.HSet(ctx, u, w, "5 x 60 99") },
+		func() { rdb.HSet(ctx, u, day.id, "5 7 0 99") },
+		func() { rdb.HSet(ctx, u, day.id, "5 7 60 99") },
+		func() { rdb.HSet(ctx, u, day.id, "5 x 60 99") },
+		func() { rdb.HSet(ctx, m, "in", 9, "out", 11) },
+		func() { rdb.HSet(ctx, m, "t", 120) },
 		func() { rdb.HDel(ctx, g, "nas") },
 		func() { rdb.Del(ctx, r) },
 	}
 	for i, step := range steps {
 		step()
 		for _, mode := range []string{"grant", "mac"} {
-			keys := []string{g, r, u}
-			if mode == "mac" {
-				keys[0] = r
-			}
-			got, err := s.authRead(ctx, mode, keys, w)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := script.authRead(ctx, mode, keys, w)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(got, want) {
-				t.Errorf("step %d, %s: autopipelined reads = %q, script = %q", i, mode, got, want)
+			for _, lg := range []ledger{day, month} {
+				keys := []string{g, r, lg.key}
+				if mode == "mac" {
+					keys[0] = r
+				}
+				got, err := s.authRead(ctx, mode, keys, lg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := script.authRead(ctx, mode, keys, lg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("step %d, %s, %s: autopipelined reads = %q, script = %q", i, mode, lg.id, got, want)
+				}
 			}
 		}
 	}

@@ -312,44 +312,52 @@ func TestLedgerConcurrent(t *testing.T) {
 	}
 }
 
-// TestLedgerRetention: a window's ledger is dropped from the device's use
-// hash once the window has been over for the retention period, however
-// busy the device stays; the current ones stay.
+// TestLedgerRetention: a day's ledger is dropped when the device's next
+// day starts, and the device's use hash lives the retention period from
+// its last record; a week's ledger is a key that lives its window's end
+// plus the retention period.
 func TestLedgerRetention(t *testing.T) {
 	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
 		ctx := context.Background()
 		cfg := testConfig()
 		cfg.Retention = 48 * time.Hour
+		cfg.Policies = []session.Policy{{Name: "weekly", Match: session.Match{NAS: []string{"nas-w"}}, Window: session.WindowWeek}}
 		s, clk := newStore(t, rdb, cfg)
-		day := clk.Now()
-		mustAccount(t, s, acct(session.AcctInterim, "s1", mib, 0))
-		fields := func() []string {
+		day := clk.Now() // Thursday 2026-11-26, 12:00 in Berlin
+		use := func() (key string, ledgers []string) {
 			keys := rdb.Keys(ctx, "{d:*}:use").Val()
 			if len(keys) != 1 {
 				t.Fatalf("use hashes %v, want one", keys)
 			}
-			if ttl := rdb.TTL(ctx, keys[0]).Val(); ttl <= 0 {
-				t.Errorf("use hash TTL %v, want one", ttl)
-			}
-			var ledgers []string
 			for _, f := range rdb.HKeys(ctx, keys[0]).Val() {
 				if !strings.Contains(f, ":") {
 					ledgers = append(ledgers, f)
 				}
 			}
-			slices.Sort(ledgers)
-			return ledgers
+			return keys[0], ledgers
 		}
-		first := "d" + day.Format("20060102")
-		for i := 1; i <= 4; i++ {
-			clk.Set(day.AddDate(0, 0, i))
-			mustAccount(t, s, acct(session.AcctInterim, fmt.Sprintf("s%d", i+1), mib, 0))
-			got := fields()
-			// The first day's ledger ends at its midnight and is kept two
-			// days after: gone on the fourth day.
-			if want := i < 3; slices.Contains(got, first) != want {
-				t.Errorf("day %d: ledgers %v; want %s there: %v", i, got, first, want)
-			}
+		mustAccount(t, s, acct(session.AcctInterim, "s1", mib, 0))
+		if _, got := use(); !slices.Equal(got, []string{"d20261126"}) {
+			t.Errorf("first day: ledgers %v, want [d20261126]", got)
+		}
+		clk.Set(day.AddDate(0, 0, 1))
+		mustAccount(t, s, acct(session.AcctInterim, "s2", mib, 0))
+		k, got := use()
+		if !slices.Equal(got, []string{"d20261127"}) {
+			t.Errorf("next day: ledgers %v, want only [d20261127]", got)
+		}
+		if ttl := rdb.TTL(ctx, k).Val(); ttl < 47*time.Hour || ttl > 48*time.Hour {
+			t.Errorf("use hash TTL %v, want the retention period (48h) from the last record", ttl)
+		}
+		// The week ends on Monday 2026-11-30 at midnight, 84 hours after
+		// the first record, which made its ledger; it is kept 48 hours
+		// more. (Redis's clock does not follow the test's.)
+		wk := rdb.Keys(ctx, "{d:*}:use:w*").Val()
+		if len(wk) != 1 {
+			t.Fatalf("week ledgers %v, want one", wk)
+		}
+		if ttl := rdb.TTL(ctx, wk[0]).Val(); ttl < 131*time.Hour || ttl > 132*time.Hour {
+			t.Errorf("week ledger TTL %v, want 132h (84h to the week's end + 48h)", ttl)
 		}
 	})
 }

@@ -14,12 +14,12 @@ package session
 //	                  state (enf, enfp, dyn, dynat), and   open, retention once closed
 //	                  when its client-address entry
 //	                  expires (ipx)
-//	d:use             the device's use, one hash:          TTL the longest of what
-//	                  - a ledger per window, the window's  it holds; each field is
-//	                    ID ("d20261126", "w20261123",      dropped when it ends
-//	                    "m202611") → "in out t end", end
-//	                    being when the field is dropped
-//	                    (the window's end + retention)
+//	d:use             the device's use, one hash:          TTL retention from the
+//	                  - the ledger of the current day,     device's last record (at
+//	                    the day's ID ("d20261126") →       least to the day's end)
+//	                    "in out t end"; a day's ledger is
+//	                    dropped when the device's next
+//	                    day starts
 //	                  - the sessions not closed yet, open
 //	                    or expired while silent,
 //	                    "<nas>:<sid>" → what was counted
@@ -28,14 +28,20 @@ package session
 //	                    silent is not counted again when
 //	                    it reports later (dropped a
 //	                    retention period after updated)
+//	d:use:<window>    ledger of a week ("w20261123") or    TTL window end + retention
+//	                  a month ("m202611"): in, out, t (s)
 //
-// Ledger fields hold no colon and session fields always do (NAS names hold
-// none). One hash instead of a key per ledger and a key for the sessions
-// saves Redis a key, with its TTL, per device.
+// The day's ledger field holds no colon and session fields always do (NAS
+// names hold none). A day's ledger and the sessions share the device's
+// last record as the start of their retention period, so they share a
+// key, which saves Redis a key, with its TTL, per device; a week's or a
+// month's ledger must outlive that, and has a key of its own.
 
 // authScript reads what an Access-Request needs.
-// KEYS: grant (or remembered, for MAC auth), remembered, the device's use.
-// ARGV: mode ("grant" or "mac"), the policy window's ID.
+// KEYS: grant (or remembered, for MAC auth), remembered, where the policy
+// window's ledger is (the use hash for a day, else its own key).
+// ARGV: mode ("grant" or "mac"), the window's ID, "h" when the ledger is
+// a field of the use hash, "k" when it is a key of its own.
 // Returns: password, NAS, accepted terms version, input, output, online
 // seconds.
 const authScript = `
@@ -46,8 +52,13 @@ if ARGV[1] == 'grant' then
 end
 local terms = redis.call('HGET', KEYS[2], 'terms') or ''
 local i, o, t
-local u = redis.call('HGET', KEYS[3], ARGV[2])
-if u then i, o, t = string.match(u, '^(%d+) (%d+) (%d+)') end
+if ARGV[3] == 'h' then
+  local u = redis.call('HGET', KEYS[3], ARGV[2])
+  if u then i, o, t = string.match(u, '^(%d+) (%d+) (%d+)') end
+else
+  local u = redis.call('HMGET', KEYS[3], 'in', 'out', 't')
+  i, o, t = u[1], u[2], u[3]
+end
 return {pw, nas, terms, i or '0', o or '0', t or '0'}
 `
 
@@ -55,15 +66,17 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // the new maximum, and only the increase is added to the ledger of every
 // window in use. It looks for open sessions to enforce only once the
 // policy's window has reached an allowance.
-// KEYS: session, the device's use.
+// KEYS: session, the device's use hash, then the keys of the week's and
+// month's ledgers in use.
 // ARGV: 1 status, 2 input, 3 output, 4 session time, 5 now, 6 live TTL,
 // 7 keep TTL (the retention period), 8 nas, 9 acct session id, 10 mac,
 // 11 ap, 12 ssid, 13 ip, 14 user, 15 nas ip, 16 "1" when the session was
 // accepted throttled, 17 the position of the policy's window among the
 // windows (from 1), 18 the data total at which the policy acts (0: never),
-// 19 the online seconds at which it acts (0: never), then for each window
-// in use its ID and how long its ledger is kept (its end + retention -
-// now, in s).
+// 19 the online seconds at which it acts (0: never), 20 the use hash's
+// TTL, then for each window in use its ID, how long its ledger is kept
+// (its end + retention - now, in s), and where it is (0: a field of the
+// use hash, else the position of its key in KEYS).
 // Returns: the lowest enforcement level among the device's open sessions
 // that are not leased (99 when none, or when no allowance is reached),
 // flags: 1 when the session's client-address entry must be written (the
@@ -98,9 +111,8 @@ if fresh then
   h[#h + 1] = 'started'; h[#h + 1] = now
   if ARGV[16] == '1' then h[#h + 1] = 'enf'; h[#h + 1] = 1 end
 end
--- grow: the TTL the use hash needs for a field written new; tidy: an old
--- field may have run out (see the end).
-local flags, grow, tidy = 0, 0, fresh
+-- tidy: an old field may have run out (see the end).
+local flags, tidy = 0, fresh
 if ARGV[1] == 'stop' or cur[4] == 'closed' then
   flags = 2
   -- A closed session keeps its counters for the retention period but no
@@ -121,44 +133,55 @@ else
   redis.call('HSET', KEYS[1], unpack(h))
   redis.call('EXPIRE', KEYS[1], live)
   -- (string.format, not .., which would round counters from 1e14 on.)
-  local seen = string.format('%d %d %d %d', oin, oout, otime, now)
-  if redis.call('HSET', KEYS[2], field, seen) == 1 then grow = keep end
+  redis.call('HSET', KEYS[2], field, string.format('%d %d %d %d', oin, oout, otime, now))
 end
 local res = {99, flags}
-for i = 1, (#ARGV - 19) / 2 do
-  local id, ttl = ARGV[18 + 2 * i], tonumber(ARGV[19 + 2 * i])
-  local u = redis.call('HGET', KEYS[2], id)
+local changed = din > 0 or dout > 0 or dtime > 0
+local today = ''
+for i = 1, (#ARGV - 20) / 3 do
+  local id, ttl, k = ARGV[18 + 3 * i], tonumber(ARGV[19 + 3 * i]), tonumber(ARGV[20 + 3 * i])
   local ui, uo, ut = 0, 0, 0
-  if u then
-    local a, b, c = string.match(u, '^(%d+) (%d+) (%d+)')
-    ui, uo, ut = tonumber(a) or 0, tonumber(b) or 0, tonumber(c) or 0
-  end
-  ui, uo, ut = ui + din, uo + dout, ut + dtime
-  if not u or din > 0 or dout > 0 or dtime > 0 then
-    redis.call('HSET', KEYS[2], id, string.format('%d %d %d %d', ui, uo, ut, now + ttl))
-  end
-  if not u then
-    -- A new window: the hash lives at least as long as its ledger.
-    tidy = true
-    if ttl > grow then grow = ttl end
+  if k == 0 then
+    -- The day's ledger, a field of the use hash.
+    today = id
+    local u = redis.call('HGET', KEYS[2], id)
+    if u then
+      local a, b, c = string.match(u, '^(%d+) (%d+) (%d+)')
+      ui, uo, ut = tonumber(a) or 0, tonumber(b) or 0, tonumber(c) or 0
+    else
+      tidy = true -- a new day
+    end
+    ui, uo, ut = ui + din, uo + dout, ut + dtime
+    if not u or changed then
+      redis.call('HSET', KEYS[2], id, string.format('%d %d %d %d', ui, uo, ut, now + ttl))
+    end
+  else
+    -- A week's or a month's, a key of its own: a new one gets its TTL
+    -- (its window's end plus the retention period).
+    local u = redis.call('HMGET', KEYS[k], 'in', 'out', 't')
+    ui, uo, ut = (tonumber(u[1]) or 0) + din, (tonumber(u[2]) or 0) + dout, (tonumber(u[3]) or 0) + dtime
+    if not u[1] then
+      redis.call('HSET', KEYS[k], 'in', ui, 'out', uo, 't', ut)
+      redis.call('EXPIRE', KEYS[k], ttl)
+    elseif changed then
+      redis.call('HSET', KEYS[k], 'in', ui, 'out', uo, 't', ut)
+    end
   end
   res[#res + 1] = ui
   res[#res + 1] = uo
   res[#res + 1] = ut
 end
-if grow > 0 and redis.call('TTL', KEYS[2]) < grow then
-  redis.call('EXPIRE', KEYS[2], grow)
-end
+-- The use hash lives the retention period from the device's last record.
+redis.call('EXPIRE', KEYS[2], ARGV[20])
 if tidy then
-  -- Drop what ran out: ledgers of windows ended a retention period ago,
-  -- and sessions that expired without a Stop and were last counted a
-  -- retention period ago.
+  -- Drop what ran out: an earlier day's ledger, and sessions that
+  -- expired without a Stop and were last counted a retention period ago.
   local all = redis.call('HGETALL', KEYS[2])
   for i = 1, #all, 2 do
-    local last = tonumber(string.match(all[i + 1], ' (%d+)$'))
     if string.find(all[i], ':', 1, true) then
+      local last = tonumber(string.match(all[i + 1], ' (%d+)$'))
       if not last or last < now - keep then redis.call('HDEL', KEYS[2], all[i]) end
-    elseif not last or last <= now then
+    elseif all[i] ~= today then
       redis.call('HDEL', KEYS[2], all[i])
     end
   end
@@ -182,7 +205,10 @@ return res
 
 // deviceScript reads a device: what it accepted, its ledgers and its open
 // sessions (those in its use hash whose session key still exists).
-// KEYS: remembered, the device's use. ARGV: the ID of each window in use.
+// KEYS: remembered, the device's use hash, then the keys of the week's and
+// month's ledgers in use. ARGV: for each window in use, its ID and where
+// its ledger is (0: a field of the use hash, else the position of its key
+// in KEYS).
 // Returns: accepted terms version, remembered until (Unix s), a list of
 // input, output and online seconds per window, then for each open session
 // its key and its hash as a flat list.
@@ -192,9 +218,15 @@ local all = redis.call('HGETALL', KEYS[2])
 local byID = {}
 for i = 1, #all, 2 do byID[all[i]] = all[i + 1] end
 local use = {}
-for _, id in ipairs(ARGV) do
+for i = 1, #ARGV, 2 do
   local a, b, c
-  if byID[id] then a, b, c = string.match(byID[id], '^(%d+) (%d+) (%d+)') end
+  local k = tonumber(ARGV[i + 1])
+  if k == 0 then
+    if byID[ARGV[i]] then a, b, c = string.match(byID[ARGV[i]], '^(%d+) (%d+) (%d+)') end
+  else
+    local u = redis.call('HMGET', KEYS[k], 'in', 'out', 't')
+    a, b, c = u[1], u[2], u[3]
+  end
   use[#use + 1] = a or '0'
   use[#use + 1] = b or '0'
   use[#use + 1] = c or '0'

@@ -224,11 +224,18 @@ type openSession struct {
 
 // readDevice reads the device d in one round trip.
 func (s *Store) readDevice(ctx context.Context, d string, now time.Time) (device, error) {
-	ids := make([]any, len(s.windows))
-	for i, w := range s.windows {
-		ids[i] = s.ledgerOf(w, now).id
+	keys := []string{rememberKey(d), useKey(d)}
+	args := make([]any, 0, 2*len(s.windows))
+	for _, w := range s.windows {
+		lg := s.ledgerOf(d, w, now)
+		where := 0
+		if !lg.inHash {
+			keys = append(keys, lg.key)
+			where = len(keys)
+		}
+		args = append(args, lg.id, where)
 	}
-	raw, err := s.device.Run(ctx, s.rdb, []string{rememberKey(d), useKey(d)}, ids...).Slice()
+	raw, err := s.device.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return device{}, unavailable("read device", err)
 	}

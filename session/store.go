@@ -165,6 +165,7 @@ func (s *Store) deviceTag(m MAC) string          { return "{d:" + s.hash.Hash(m)
 func grantKey(d, user string) string             { return d + ":g:" + user }
 func rememberKey(d string) string                { return d + ":rem" }
 func useKey(d string) string                     { return d + ":use" }
+func ledgerKey(d, window string) string          { return d + ":use:" + window }
 func sessionKey(d, nas, sessionID string) string { return d + ":s:" + nas + ":" + sessionID }
 
 // The client-address index says which session holds a client IP address
@@ -222,7 +223,7 @@ func tagOf(key string) string {
 	return ""
 }
 
-// ledgerFields reads a ledger's value, "in out t end", as input, output
+// ledgerFields reads a day's ledger, "in out t end", as input, output
 // and online seconds; what is missing or malformed reads as "0".
 func ledgerFields(v string) (in, out, t string) {
 	in, out, t = "0", "0", "0"
@@ -243,19 +244,42 @@ func (s *Store) windowEnd(t time.Time) time.Time {
 	return end
 }
 
-// ledger is one window's ledger: its field in the device's use hash, and
-// how long it is kept.
+// ledger is one window's ledger of device d: a day's is a field of the
+// device's use hash (key is that hash, inHash is true), a week's or a
+// month's a hash of its own, kept for the retention period after the
+// window ends (ttl, from now).
 type ledger struct {
-	id         string
+	id, key    string
+	inHash     bool
 	start, end time.Time
 	ttl        time.Duration
 }
 
-// ledgerOf returns the ledger of the window of kind w that now falls in.
-// It is kept for the retention period after the window ends.
-func (s *Store) ledgerOf(w Window, now time.Time) ledger {
+// ledgerOf returns device d's ledger of the window of kind w that now
+// falls in.
+func (s *Store) ledgerOf(d string, w Window, now time.Time) ledger {
 	sp := s.span(w, now)
-	return ledger{id: sp.id, start: sp.start, end: sp.end, ttl: sp.end.Sub(now) + s.cfg.Retention}
+	lg := ledger{id: sp.id, key: ledgerKey(d, sp.id), start: sp.start, end: sp.end, ttl: sp.end.Sub(now) + s.cfg.Retention}
+	if w == WindowDay {
+		lg.key, lg.inHash = useKey(d), true
+	}
+	return lg
+}
+
+// useTTL is how long the device's use hash lives after a record: the
+// retention period, and at least to the end of the current day, whose
+// ledger it holds (a DST day may be longer than the retention period).
+func (s *Store) useTTL(now time.Time) time.Duration {
+	return max(s.keepTTL(), s.span(WindowDay, now).end.Sub(now))
+}
+
+// where says where a ledger is, for the scripts: "h" for the use hash,
+// "k" for a key of its own.
+func (lg ledger) where() string {
+	if lg.inHash {
+		return "h"
+	}
+	return "k"
 }
 
 // windowOf is one window: when it starts and ends, and its ID in keys.
@@ -415,18 +439,23 @@ func (d Decision) Accepted() bool { return d.Reason == RejectNone }
 
 // authRead reads what an Access-Request needs, in one round trip, as
 // authScript returns it: password, NAS, accepted terms version, input,
-// output, online seconds. keys, mode and window (the ledger's ID) are
-// authScript's.
-func (s *Store) authRead(ctx context.Context, mode string, keys []string, window string) ([]string, error) {
+// output, online seconds. keys, mode and the ledger are authScript's.
+func (s *Store) authRead(ctx context.Context, mode string, keys []string, lg ledger) ([]string, error) {
 	if s.reads == nil {
-		return s.auth.Run(ctx, s.rdb, keys, mode, window).StringSlice()
+		return s.auth.Run(ctx, s.rdb, keys, mode, lg.id, lg.where()).StringSlice()
 	}
 	var grant *redis.SliceCmd
 	if mode == "grant" {
 		grant = s.reads.HMGet(ctx, keys[0], "pw", "nas")
 	}
 	terms := s.reads.HGet(ctx, keys[1], "terms")
-	use := s.reads.HGet(ctx, keys[2], window)
+	var day *redis.StringCmd
+	var own *redis.SliceCmd
+	if lg.inHash {
+		day = s.reads.HGet(ctx, keys[2], lg.id)
+	} else {
+		own = s.reads.HMGet(ctx, keys[2], "in", "out", "t")
+	}
 	str := func(v any, missing string) string {
 		if x, ok := v.(string); ok {
 			return x
@@ -446,11 +475,19 @@ func (s *Store) authRead(ctx context.Context, mode string, keys []string, window
 		return nil, err
 	}
 	res[2] = t
-	u, err := use.Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	if day != nil {
+		u, err := day.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		res[3], res[4], res[5] = ledgerFields(u)
+		return res, nil
+	}
+	v, err := own.Result()
+	if err != nil {
 		return nil, err
 	}
-	res[3], res[4], res[5] = ledgerFields(u)
+	res[3], res[4], res[5] = str(v[0], "0"), str(v[1], "0"), str(v[2], "0")
 	return res, nil
 }
 
@@ -464,8 +501,8 @@ func (s *Store) Authorize(ctx context.Context, r AuthRequest) (Decision, error) 
 	if !r.MACAuth {
 		mode, gk = "grant", grantKey(d, r.Username)
 	}
-	lg := s.ledgerOf(pol.Window, now)
-	res, err := s.authRead(ctx, mode, []string{gk, rememberKey(d), useKey(d)}, lg.id)
+	lg := s.ledgerOf(d, pol.Window, now)
+	res, err := s.authRead(ctx, mode, []string{gk, rememberKey(d), lg.key}, lg)
 	if err != nil {
 		return Decision{}, unavailable("authorize", err)
 	}
@@ -626,11 +663,16 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 		throttled = "1"
 	}
 	keys := []string{sk, useKey(d)}
-	args := make([]any, 19, 19+2*len(s.windows))
+	args := make([]any, 20, 20+3*len(s.windows))
 	at := -1 // the position of the policy's window among s.windows
 	for i, w := range s.windows {
-		lg := s.ledgerOf(w, now)
-		args = append(args, lg.id, secs(lg.ttl))
+		lg := s.ledgerOf(d, w, now)
+		where := 0
+		if !lg.inHash {
+			keys = append(keys, lg.key)
+			where = len(keys)
+		}
+		args = append(args, lg.id, secs(lg.ttl), where)
 		if w == pol.Window {
 			at = i
 		}
@@ -642,6 +684,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	args[5], args[6], args[7], args[8], args[9] = secs(live), secs(s.keepTTL()), r.NAS, r.SessionID, r.MAC.String()
 	args[10], args[11], args[12], args[13], args[14] = r.AP, r.SSID, r.IP, r.Username, r.NASIP
 	args[15], args[16], args[17], args[18] = throttled, at+1, int64(pol.Data), secs(pol.OnlineTime)
+	args[19] = secs(s.useTTL(now))
 
 	// The script, and the client-address index of the RFC 8908 API where a
 	// Start or Stop surely changes it, go out together; an interim changes

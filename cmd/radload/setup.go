@@ -90,15 +90,17 @@ func setupPlain(ctx context.Context, rdb redis.UniversalClient, n int) ([]device
 type usage struct{ in, out uint64 }
 
 // readLedger sums the usage ledger of every device in Redis by pseudonym.
-// It knows the store's key layout: the hash "{d:<pseudonym>}:use", whose
-// fields without a colon are the ledgers of windows, "in out t end".
+// It knows the store's key layout: the day's ledger is a field without a
+// colon of the hash "{d:<pseudonym>}:use", "in out t end"; a week's or a
+// month's is the hash "{d:<pseudonym>}:use:<window>" with the fields "in"
+// and "out".
 func readLedger(ctx context.Context, rdb redis.UniversalClient) (map[string]usage, error) {
 	led := map[string]usage{}
 	var mu sync.Mutex
 	scan := func(ctx context.Context, c *redis.Client) error {
 		var cursor uint64
 		for {
-			keys, next, err := c.Scan(ctx, cursor, "{d:*}:use", 5000).Result()
+			keys, next, err := c.Scan(ctx, cursor, "{d:*}:use*", 5000).Result()
 			if err != nil {
 				return err
 			}
@@ -116,14 +118,20 @@ func readLedger(ctx context.Context, rdb redis.UniversalClient) (map[string]usag
 			for i, k := range keys {
 				tag := k[len("{d:"):strings.IndexByte(k, '}')]
 				u := led[tag]
-				for f, v := range cmds[i].Val() {
-					if strings.Contains(f, ":") {
-						continue // a session's counters, not a ledger
+				h := cmds[i].Val()
+				if strings.HasSuffix(k, ":use") {
+					for f, v := range h {
+						if strings.Contains(f, ":") {
+							continue // a session's counters, not a ledger
+						}
+						if n := strings.Fields(v); len(n) >= 2 {
+							u.in += toUint(n[0])
+							u.out += toUint(n[1])
+						}
 					}
-					if n := strings.Fields(v); len(n) >= 2 {
-						u.in += toUint(n[0])
-						u.out += toUint(n[1])
-					}
+				} else {
+					u.in += toUint(h["in"])
+					u.out += toUint(h["out"])
 				}
 				led[tag] = u
 			}
