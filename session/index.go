@@ -220,6 +220,9 @@ func (x *indexer) flush(ctx context.Context) error {
 		// record is older than the retention period (or, in a NAS's open
 		// index, than an active session lives without one).
 		for idx := range adds {
+			// Every index written to gets its TTL again: one emptied and
+			// deleted since (a ZREM, a trim) comes back without one.
+			pl.Expire(ctx, idx, x.retention)
 			if now.Sub(x.trimmed[idx]) < indexTrimEvery {
 				continue
 			}
@@ -228,7 +231,6 @@ func (x *indexer) flush(ctx context.Context) error {
 				keep = x.active
 			}
 			pl.ZRemRangeByScore(ctx, idx, "-inf", "("+strconv.FormatInt(now.Add(-keep).Unix(), 10))
-			pl.Expire(ctx, idx, x.retention)
 			trims = append(trims, idx)
 		}
 		return nil

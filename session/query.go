@@ -214,19 +214,19 @@ func (s *Store) Sessions(ctx context.Context, f SessionFilter) (SessionPage, err
 		pos     = f.After // the last entry examined
 		scanned int
 		more    bool
-		stale   []string
-		// shown: a session that closed while its NAS's open index was
-		// being read may be in the closed index too.
+		stale   []indexEntry
+		// shown: a session may be in two of the indexes merged for a
+		// moment while it closes.
 		shown = map[string]bool{}
 	)
-	err = s.walkIndexes(ctx, idxs, f.After, minScore, func(batch []indexEntry) (bool, error) {
+	err = s.walkIndexes(ctx, idxs, f.After, minScore, min(scanBatch, f.Limit+1), func(batch []indexEntry) (bool, error) {
 		hashes, err := s.loadSessions(ctx, batch)
 		if err != nil {
 			return false, err
 		}
 		for i, e := range batch {
-			if len(hashes[i]) == 0 {
-				stale = append(stale, e.key)
+			if e.staleIn(hashes[i]["state"]) {
+				stale = append(stale, e)
 			} else if sess := parseSession(e.key, hashes[i]); !shown[e.key] && f.matches(sess) {
 				shown[e.key] = true
 				if len(page.Sessions) == f.Limit {
@@ -251,9 +251,7 @@ func (s *Store) Sessions(ctx context.Context, f SessionFilter) (SessionPage, err
 	if more {
 		page.Next = pos
 	}
-	for _, idx := range idxs {
-		s.removeStale(ctx, idx, stale)
-	}
+	s.removeStale(ctx, stale)
 	return page, nil
 }
 
@@ -402,6 +400,15 @@ func compareInt64(a, b int64) int {
 type indexEntry struct {
 	key   string
 	score int64
+	src   string // the index it was read from
+}
+
+// staleIn reports whether the session an entry names, read as h, does not
+// belong in the index the entry came from: it expired, or it is closed but
+// still in its NAS's open index (another instance wrote an earlier record
+// of it after its Stop). Readers skip such entries and remove them.
+func (e indexEntry) staleIn(state string) bool {
+	return state == "" || (state != "active" && strings.HasPrefix(e.src, "nas:{"))
 }
 
 // walkIndexes calls visit with the entries of the indexes idxs, merged
@@ -410,7 +417,7 @@ type indexEntry struct {
 // indexes are exhausted. Each index is read a batch per round trip; each
 // of its batches starts at the last entry taken from it (not at an
 // offset), so entries that move while the walk goes on shift nothing.
-func (s *Store) walkIndexes(ctx context.Context, idxs []string, after Cursor, minScore int64, visit func([]indexEntry) (bool, error)) error {
+func (s *Store) walkIndexes(ctx context.Context, idxs []string, after Cursor, minScore int64, first int, visit func([]indexEntry) (bool, error)) error {
 	var stop any = "-inf"
 	if minScore >= 0 {
 		stop = minScore
@@ -418,6 +425,12 @@ func (s *Store) walkIndexes(ctx context.Context, idxs []string, after Cursor, mi
 	its := make([]*indexIter, len(idxs))
 	for i, idx := range idxs {
 		its[i] = &indexIter{rdb: s.rdb, key: idx, stop: stop, pos: after}
+	}
+	// The first batch of every index in one round trip, of the size the
+	// caller expects to need (a page), so that many NASes cost one round
+	// trip, not one each.
+	if err := fillIters(ctx, s.rdb, its, first); err != nil {
+		return err
 	}
 	for {
 		batch := make([]indexEntry, 0, scanBatch)
@@ -468,14 +481,7 @@ type indexIter struct {
 // peek returns the index's next entry.
 func (it *indexIter) peek(ctx context.Context) (indexEntry, bool, error) {
 	for len(it.buf) == 0 && !it.done {
-		var start any = "+inf"
-		if !it.pos.IsZero() {
-			start = it.pos.score
-		}
-		zs, err := it.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
-			Key: it.key, Start: start, Stop: it.stop, ByScore: true, Rev: true,
-			Offset: it.offset, Count: scanBatch,
-		}).Result()
+		zs, err := it.rdb.ZRangeArgsWithScores(ctx, it.args(scanBatch)).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return indexEntry{}, false, err
 		}
@@ -483,12 +489,7 @@ func (it *indexIter) peek(ctx context.Context) (indexEntry, bool, error) {
 			it.done = true
 			break
 		}
-		for _, z := range zs {
-			k, _ := z.Member.(string)
-			if e := (indexEntry{key: k, score: int64(z.Score)}); it.pos.before(e.score, e.key) {
-				it.buf = append(it.buf, e)
-			}
-		}
+		it.take(zs)
 		if len(it.buf) == 0 {
 			// A run of equal scores longer than a batch, all taken already.
 			it.offset += int64(len(zs))
@@ -500,6 +501,59 @@ func (it *indexIter) peek(ctx context.Context) (indexEntry, bool, error) {
 		return indexEntry{}, false, nil
 	}
 	return it.buf[0], true, nil
+}
+
+// fillIters reads the first n entries of every index in one round trip.
+// An index whose first entries were all taken already (a run of equal
+// scores at the cursor) is read on by peek.
+func fillIters(ctx context.Context, rdb redis.UniversalClient, its []*indexIter, n int) error {
+	if len(its) < 2 {
+		return nil // peek reads it
+	}
+	cmds := make([]*redis.ZSliceCmd, len(its))
+	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, it := range its {
+			cmds[i] = p.ZRangeArgsWithScores(ctx, it.args(n))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	for i, it := range its {
+		zs := cmds[i].Val()
+		if len(zs) == 0 {
+			it.done = true
+			continue
+		}
+		it.take(zs)
+		if len(it.buf) == 0 {
+			it.offset += int64(len(zs))
+		}
+	}
+	return nil
+}
+
+// args are the ZRANGE arguments of the next n entries.
+func (it *indexIter) args(n int) redis.ZRangeArgs {
+	var start any = "+inf"
+	if !it.pos.IsZero() {
+		start = it.pos.score
+	}
+	return redis.ZRangeArgs{
+		Key: it.key, Start: start, Stop: it.stop, ByScore: true, Rev: true,
+		Offset: it.offset, Count: int64(n),
+	}
+}
+
+// take buffers the entries of zs after the position.
+func (it *indexIter) take(zs []redis.Z) {
+	for _, z := range zs {
+		k, _ := z.Member.(string)
+		if e := (indexEntry{key: k, score: int64(z.Score), src: it.key}); it.pos.before(e.score, e.key) {
+			it.buf = append(it.buf, e)
+		}
+	}
 }
 
 // pop takes the entry peek returned.
@@ -530,18 +584,23 @@ func (s *Store) loadSessions(ctx context.Context, batch []indexEntry) ([]map[str
 	return out, nil
 }
 
-// removeStale removes members of idx whose session has expired. It is
-// best effort: the index is trimmed by score anyway, and readers skip
-// such members.
-func (s *Store) removeStale(ctx context.Context, idx string, keys []string) {
-	if len(keys) == 0 {
+// removeStale removes stale entries (see staleIn) from the indexes they
+// were read from, in one round trip. It is best effort: the indexes are
+// trimmed by score anyway, and readers skip such entries.
+func (s *Store) removeStale(ctx context.Context, stale []indexEntry) {
+	if len(stale) == 0 {
 		return
 	}
-	members := make([]any, len(keys))
-	for i, k := range keys {
-		members[i] = k
+	bySrc := map[string][]any{}
+	for _, e := range stale {
+		bySrc[e.src] = append(bySrc[e.src], e.key)
 	}
-	_ = s.rdb.ZRem(ctx, idx, members...).Err()
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for idx, members := range bySrc {
+			p.ZRem(ctx, idx, members...)
+		}
+		return nil
+	})
 }
 
 // Stats are the sessions that reported in the current day (local time),
@@ -603,7 +662,8 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, unavailable("stats", err)
 	}
-	err = s.walkIndexes(ctx, idxs, Cursor{}, since.Unix(), func(batch []indexEntry) (bool, error) {
+	var stale []indexEntry
+	err = s.walkIndexes(ctx, idxs, Cursor{}, since.Unix(), scanBatch, func(batch []indexEntry) (bool, error) {
 		cmds := make([]*redis.SliceCmd, len(batch))
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, e := range batch {
@@ -616,10 +676,14 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		}
 		for i, c := range cmds {
 			v := c.Val()
-			if len(v) != 4 || v[0] == nil {
-				continue // expired
+			if len(v) != 4 {
+				continue
 			}
 			str := func(i int) string { x, _ := v[i].(string); return x }
+			if batch[i].staleIn(str(0)) {
+				stale = append(stale, batch[i])
+				continue
+			}
 			num := func(i int) uint64 { n, _ := strconv.ParseUint(str(i), 10, 64); return n }
 			active, in, out := str(0) == "active", num(2), num(3)
 			nas, _ := sessionWhere(batch[i].key)
@@ -638,6 +702,7 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, unavailable("stats", err)
 	}
+	s.removeStale(ctx, stale)
 	st.NAS, st.AP = sortedRows(byNAS), sortedRows(byAP)
 	return st, nil
 }

@@ -396,3 +396,37 @@ func FuzzParseCursor(f *testing.F) {
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// TestClosedSessionInOpenIndex: a closed session that an instance put back
+// into its NAS's open index (an earlier record written after the Stop) is
+// listed and counted once, and leaves the open index when read.
+func TestClosedSessionInOpenIndex(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s, clk := newStore(t, rdb, testConfig())
+		fixture(t, s, clk, queryRecords)
+		before, err := s.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := rdb.Keys(ctx, "*:s:nas2:s3").Val()
+		if len(keys) != 1 {
+			t.Fatalf("session s3: keys %v", keys)
+		}
+		if err := rdb.ZAdd(ctx, "nas:{nas2}:open", redis.Z{Score: float64(clk.Now().Unix() + 1), Member: keys[0]}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := all(t, s, session.SessionFilter{Limit: 2})
+		if strings.Count(got, "s3") != 1 {
+			t.Errorf("listing %q: want s3 once", got)
+		}
+		if _, err := rdb.ZScore(ctx, "nas:{nas2}:open", keys[0]).Result(); !errors.Is(err, redis.Nil) {
+			t.Errorf("s3 still in its NAS's open index after a listing (%v)", err)
+		}
+		rdb.ZAdd(ctx, "nas:{nas2}:open", redis.Z{Score: float64(clk.Now().Unix() + 1), Member: keys[0]})
+		after, err := s.Stats(ctx)
+		if err != nil || after.Total != before.Total {
+			t.Errorf("Stats total with the stale entry = %+v, %v; want %+v", after.Total, err, before.Total)
+		}
+	})
+}

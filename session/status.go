@@ -111,10 +111,24 @@ func (s *Store) DeviceStatusByIP(ctx context.Context, nas string, ip netip.Addr)
 		return DeviceStatus{}, Session{}, ErrNotFound
 	}
 	now := s.now()
+	// With the NAS known, its entry is one field; else every NAS's entry
+	// of the address is among the fields of its hash.
+	var entries map[string]string
 	ik, prefix := s.addressBucket(ip)
-	entries, err := s.rdb.HGetAll(ctx, ik).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return DeviceStatus{}, Session{}, unavailable("find client address", err)
+	if nas != "" {
+		_, f := s.addressField(ip, nas)
+		v, err := s.rdb.HGet(ctx, ik, f).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return DeviceStatus{}, Session{}, unavailable("find client address", err)
+		}
+		if err == nil {
+			entries = map[string]string{f: v}
+		}
+	} else {
+		var err error
+		if entries, err = s.rdb.HGetAll(ctx, ik).Result(); err != nil && !errors.Is(err, redis.Nil) {
+			return DeviceStatus{}, Session{}, unavailable("find client address", err)
+		}
 	}
 	var candidates []string
 	for f, v := range entries {
