@@ -17,7 +17,7 @@ package session
 //	d:use             the device's use, one hash:          TTL retention from the
 //	                  - the ledger of the current day,     device's last record (at
 //	                    the day's ID ("d20261126") →       least to the day's end)
-//	                    "in out t end"; a day's ledger is
+//	                    "in out t"; a day's ledger is
 //	                    dropped when the device's next
 //	                    day starts
 //	                  - the sessions not closed yet, open
@@ -153,7 +153,7 @@ for i = 1, (#ARGV - 20) / 3 do
     end
     ui, uo, ut = ui + din, uo + dout, ut + dtime
     if not u or changed then
-      redis.call('HSET', KEYS[2], id, string.format('%d %d %d %d', ui, uo, ut, now + ttl))
+      redis.call('HSET', KEYS[2], id, string.format('%d %d %d', ui, uo, ut))
     end
   else
     -- A week's or a month's, a key of its own: a new one gets its TTL

@@ -223,7 +223,7 @@ func tagOf(key string) string {
 	return ""
 }
 
-// ledgerFields reads a day's ledger, "in out t end", as input, output
+// ledgerFields reads a day's ledger, "in out t", as input, output
 // and online seconds; what is missing or malformed reads as "0".
 func ledgerFields(v string) (in, out, t string) {
 	in, out, t = "0", "0", "0"

@@ -91,7 +91,7 @@ type usage struct{ in, out uint64 }
 
 // readLedger sums the usage ledger of every device in Redis by pseudonym.
 // It knows the store's key layout: the day's ledger is a field without a
-// colon of the hash "{d:<pseudonym>}:use", "in out t end"; a week's or a
+// colon of the hash "{d:<pseudonym>}:use", "in out t"; a week's or a
 // month's is the hash "{d:<pseudonym>}:use:<window>" with the fields "in"
 // and "out".
 func readLedger(ctx context.Context, rdb redis.UniversalClient) (map[string]usage, error) {
