@@ -40,7 +40,7 @@ LOAD=$!
 sleep 3
 redis-cli -p "$PORT" config resetstat > /dev/null
 auth=(-H "Authorization: Bearer bench-operator-token")
-base=http://$(sed -n 's/^ *listen: \(127.0.0.1:[0-9]*\)$/\1/p' "$WORK/hotspotd.yaml" | tail -1)
+base=http://127.0.0.1:$ADMIN_PORT
 curl -sf "${auth[@]}" -o "$WORK/allocs-before.pb.gz" "$base/debug/pprof/allocs"
 curl -sf "${auth[@]}" -o "$OUT/profile-$SC-cpu.pb.gz" "$base/debug/pprof/profile?seconds=$SECS"
 curl -sf "${auth[@]}" -o "$OUT/profile-$SC-allocs.pb.gz" "$base/debug/pprof/allocs"

@@ -69,20 +69,12 @@ func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrP
 
 	var buf [64]byte // room for the Reply-Messages of this file and the store
 	attrs, err := appendText(buf[:0], rfc2865.ReplyMessage_Type, reject)
-	var reply []byte
-	if err == nil {
-		reply, err = s.encode(ns, req, radius.CodeAccessReject, attrs)
-	}
 	if err != nil {
 		s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
 		return nil
 	}
-	ns.m.reject.Inc()
-	dur := time.Since(start)
-	s.m.accessDur.Observe(dur.Seconds())
-	s.logRequest(ctx, slog.LevelInfo, "access rejected", ns, src, ar.MAC, radius.CodeAccessReject, dur,
+	return s.answerAccess(ctx, ns, src, req, radius.CodeAccessReject, attrs, ar, start, slog.LevelInfo, "access rejected",
 		slog.String("reason", reject), slog.Bool("mac_auth", ar.MACAuth))
-	return reply
 }
 
 func (s *Server) accept(ctx context.Context, ns *nasState, src netip.AddrPort, req *radius.Packet, ar session.AuthRequest, d session.Decision, start time.Time) []byte {
@@ -96,17 +88,28 @@ func (s *Server) accept(ctx context.Context, ns *nasState, src netip.AddrPort, r
 		// throttled rate already and needs no CoA-Request for it.
 		attrs, _ = appendText(attrs, rfc2865.Class_Type, classThrottled)
 	}
-	reply, err := s.encode(ns, req, radius.CodeAccessAccept, attrs)
+	return s.answerAccess(ctx, ns, src, req, radius.CodeAccessAccept, attrs, ar, start, slog.LevelDebug, "access accepted",
+		slog.Bool("mac_auth", ar.MACAuth), slog.Int64("remaining", d.Remaining),
+		slog.String("policy", d.Policy.Name), slog.Bool("throttled", d.Throttled))
+}
+
+// answerAccess encodes the Access-Accept or -Reject with attrs (wire
+// format), counts it and logs it with logAttrs.
+func (s *Server) answerAccess(ctx context.Context, ns *nasState, src netip.AddrPort, req *radius.Packet, code radius.Code, attrs []byte,
+	ar session.AuthRequest, start time.Time, level slog.Level, msg string, logAttrs ...slog.Attr) []byte {
+	reply, err := s.encode(ns, req, code, attrs)
 	if err != nil {
 		s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
 		return nil
 	}
-	ns.m.accept.Inc()
+	if code == radius.CodeAccessAccept {
+		ns.m.accept.Inc()
+	} else {
+		ns.m.reject.Inc()
+	}
 	dur := time.Since(start)
 	s.m.accessDur.Observe(dur.Seconds())
-	s.logRequest(ctx, slog.LevelDebug, "access accepted", ns, src, ar.MAC, radius.CodeAccessAccept, dur,
-		slog.Bool("mac_auth", ar.MACAuth), slog.Int64("remaining", d.Remaining),
-		slog.String("policy", d.Policy.Name), slog.Bool("throttled", d.Throttled))
+	s.logRequest(ctx, level, msg, ns, src, ar.MAC, code, dur, logAttrs...)
 	return reply
 }
 

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,9 @@ const (
 
 func apSessionsKey(ap string) string { return "idx:{ap:" + ap + "}" }
 func nasOpenKey(nas string) string   { return "nas:{" + nas + "}:open" }
+
+// isNASOpenKey reports whether key is a NAS's open-session index.
+func isNASOpenKey(key string) bool { return strings.HasPrefix(key, "nas:{") }
 
 const (
 	// indexInterval is how long index entries wait to be written together.
@@ -227,7 +231,7 @@ func (x *indexer) flush(ctx context.Context) error {
 				continue
 			}
 			keep := x.retention
-			if len(idx) > 4 && idx[:4] == "nas:" {
+			if isNASOpenKey(idx) {
 				keep = x.active
 			}
 			pl.ZRemRangeByScore(ctx, idx, "-inf", "("+strconv.FormatInt(now.Add(-keep).Unix(), 10))

@@ -408,7 +408,7 @@ type indexEntry struct {
 // still in its NAS's open index (another instance wrote an earlier record
 // of it after its Stop). Readers skip such entries and remove them.
 func (e indexEntry) staleIn(state string) bool {
-	return state == "" || (state != "active" && strings.HasPrefix(e.src, "nas:{"))
+	return state == "" || (state != "active" && isNASOpenKey(e.src))
 }
 
 // walkIndexes calls visit with the entries of the indexes idxs, merged

@@ -249,19 +249,19 @@ func (s *Store) windowEnd(t time.Time) time.Time {
 // month's a hash of its own, kept for the retention period after the
 // window ends (ttl, from now).
 type ledger struct {
-	id, key    string
-	inHash     bool
-	start, end time.Time
-	ttl        time.Duration
+	id, key string
+	inHash  bool
+	end     time.Time
+	ttl     time.Duration
 }
 
 // ledgerOf returns device d's ledger of the window of kind w that now
 // falls in.
 func (s *Store) ledgerOf(d string, w Window, now time.Time) ledger {
 	sp := s.span(w, now)
-	lg := ledger{id: sp.id, key: ledgerKey(d, sp.id), start: sp.start, end: sp.end, ttl: sp.end.Sub(now) + s.cfg.Retention}
-	if w == WindowDay {
-		lg.key, lg.inHash = useKey(d), true
+	lg := ledger{id: sp.id, key: useKey(d), inHash: true, end: sp.end, ttl: sp.end.Sub(now) + s.cfg.Retention}
+	if w != WindowDay {
+		lg.key, lg.inHash = ledgerKey(d, sp.id), false
 	}
 	return lg
 }
