@@ -85,61 +85,67 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // late record of a closed session); then input, output and online
 // seconds of each window.
 const acctScript = `
-local cur = redis.call('HMGET', KEYS[1], 'in', 'out', 'time', 'state', 'ip', 'ipx')
-local oin, oout, otime = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3])
-local now, live, keep = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local cur = redis.call('HMGET', KEYS[1], 'in', 'out', 'time', 'state', 'ip', 'ipx', 'ap', 'nasip')
+local now = tonumber(ARGV[5])
 local field = ARGV[8] .. ':' .. ARGV[9]
 local fresh = not cur[4]
+-- Counters stay the decimal strings they arrived as: Redis formats a Lua
+-- number handed to redis.call with %.17g, which costs more than all the
+-- arithmetic here.
+local si, so, st = cur[1], cur[2], cur[3]
 if fresh then
   -- A new session, or one that expired while silent: what was counted
   -- of it before is in the use hash.
   local b = redis.call('HGET', KEYS[2], field)
-  if b then
-    local i, o, t = string.match(b, '^(%d+) (%d+) (%d+)')
-    oin, oout, otime = tonumber(i), tonumber(o), tonumber(t)
-  end
+  if b then si, so, st = string.match(b, '^(%d+) (%d+) (%d+)') end
 end
-oin, oout, otime = oin or 0, oout or 0, otime or 0
-local nin, nout, ntime = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local din, dout, dtime = 0, 0, 0
-if nin > oin then din = nin - oin; oin = nin end
-if nout > oout then dout = nout - oout; oout = nout end
-if ntime > otime then dtime = ntime - otime; otime = ntime end
-local h = {'in', oin, 'out', oout, 'time', otime, 'updated', now,
-  'ap', ARGV[11], 'ssid', ARGV[12], 'ip', ARGV[13], 'nasip', ARGV[15]}
+si, so, st = si or '0', so or '0', st or '0'
+local din = tonumber(ARGV[2]) - tonumber(si)
+local dout = tonumber(ARGV[3]) - tonumber(so)
+local dtime = tonumber(ARGV[4]) - tonumber(st)
+if din > 0 then si = ARGV[2] else din = 0 end
+if dout > 0 then so = ARGV[3] else dout = 0 end
+if dtime > 0 then st = ARGV[4] else dtime = 0 end
+-- An open session's fields are written when they change: the counters on
+-- every record, the rest when the session is new to this script.
+local h = {'in', si, 'out', so, 'time', st, 'updated', ARGV[5]}
+local n = #h
 if fresh then
-  h[#h + 1] = 'started'; h[#h + 1] = now
-  if ARGV[16] == '1' then h[#h + 1] = 'enf'; h[#h + 1] = 1 end
+  h[n + 1], h[n + 2], h[n + 3], h[n + 4], h[n + 5], h[n + 6] = 'started', ARGV[5], 'mac', ARGV[10], 'user', ARGV[14]
+  n = n + 6
+  if ARGV[16] == '1' then h[n + 1], h[n + 2] = 'enf', '1'; n = n + 2 end
 end
+if fresh or cur[7] ~= ARGV[11] then h[n + 1], h[n + 2], h[n + 3], h[n + 4] = 'ap', ARGV[11], 'ssid', ARGV[12]; n = n + 4 end
+if fresh or cur[5] ~= ARGV[13] then h[n + 1], h[n + 2] = 'ip', ARGV[13]; n = n + 2 end
+if fresh or cur[8] ~= ARGV[15] then h[n + 1], h[n + 2] = 'nasip', ARGV[15]; n = n + 2 end
 -- tidy: an old field may have run out (see the end).
 local flags, tidy = 0, fresh
 if ARGV[1] == 'stop' or cur[4] == 'closed' then
   flags = 2
   -- A closed session keeps its counters for the retention period but no
   -- longer the clear MAC; a late interim never reopens it.
-  h[#h + 1] = 'state'; h[#h + 1] = 'closed'
+  h[n + 1], h[n + 2] = 'state', 'closed'
   redis.call('HSET', KEYS[1], unpack(h))
   redis.call('HDEL', KEYS[1], 'mac', 'user', 'enfp', 'ipx')
-  redis.call('EXPIRE', KEYS[1], keep)
+  redis.call('EXPIRE', KEYS[1], ARGV[7])
   redis.call('HDEL', KEYS[2], field)
 else
-  local ipx = tonumber(cur[6]) or 0
-  if fresh or cur[5] ~= ARGV[13] or ipx - now < live then
-    flags, ipx = 1, now + 2 * live
+  local live = tonumber(ARGV[6])
+  if fresh or cur[5] ~= ARGV[13] or (tonumber(cur[6]) or 0) - now < live then
+    flags = 1
+    h[n + 1], h[n + 2] = 'ipx', string.format('%d', now + 2 * live)
+    n = n + 2
   end
-  for _, v in ipairs({'state', 'active', 'mac', ARGV[10], 'user', ARGV[14], 'ipx', ipx}) do
-    h[#h + 1] = v
-  end
+  if fresh then h[n + 1], h[n + 2] = 'state', 'active' end
   redis.call('HSET', KEYS[1], unpack(h))
-  redis.call('EXPIRE', KEYS[1], live)
-  -- (string.format, not .., which would round counters from 1e14 on.)
-  redis.call('HSET', KEYS[2], field, string.format('%d %d %d %d', oin, oout, otime, now))
+  redis.call('EXPIRE', KEYS[1], ARGV[6])
+  redis.call('HSET', KEYS[2], field, si .. ' ' .. so .. ' ' .. st .. ' ' .. ARGV[5])
 end
 local res = {99, flags}
 local changed = din > 0 or dout > 0 or dtime > 0
 local today = ''
 for i = 1, (#ARGV - 20) / 3 do
-  local id, ttl, k = ARGV[18 + 3 * i], tonumber(ARGV[19 + 3 * i]), tonumber(ARGV[20 + 3 * i])
+  local id, k = ARGV[18 + 3 * i], tonumber(ARGV[20 + 3 * i])
   local ui, uo, ut = 0, 0, 0
   if k == 0 then
     -- The day's ledger, a field of the use hash.
@@ -161,10 +167,10 @@ for i = 1, (#ARGV - 20) / 3 do
     local u = redis.call('HMGET', KEYS[k], 'in', 'out', 't')
     ui, uo, ut = (tonumber(u[1]) or 0) + din, (tonumber(u[2]) or 0) + dout, (tonumber(u[3]) or 0) + dtime
     if not u[1] then
-      redis.call('HSET', KEYS[k], 'in', ui, 'out', uo, 't', ut)
-      redis.call('EXPIRE', KEYS[k], ttl)
+      redis.call('HSET', KEYS[k], 'in', string.format('%d', ui), 'out', string.format('%d', uo), 't', string.format('%d', ut))
+      redis.call('EXPIRE', KEYS[k], ARGV[19 + 3 * i])
     elseif changed then
-      redis.call('HSET', KEYS[k], 'in', ui, 'out', uo, 't', ut)
+      redis.call('HSET', KEYS[k], 'in', string.format('%d', ui), 'out', string.format('%d', uo), 't', string.format('%d', ut))
     end
   end
   res[#res + 1] = ui
@@ -180,7 +186,7 @@ if tidy then
   for i = 1, #all, 2 do
     if string.find(all[i], ':', 1, true) then
       local last = tonumber(string.match(all[i + 1], ' (%d+)$'))
-      if not last or last < now - keep then redis.call('HDEL', KEYS[2], all[i]) end
+      if not last or last < now - tonumber(ARGV[7]) then redis.call('HDEL', KEYS[2], all[i]) end
     elseif all[i] ~= today then
       redis.call('HDEL', KEYS[2], all[i])
     end
