@@ -61,9 +61,7 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 				append(attrs, slog.String("reason", unattributedNames[unattributed]))...)
 			break
 		}
-		sctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
-		usage, err := s.store.Account(sctx, rec)
-		cancel()
+		usage, err := s.store.Account(ctx, rec)
 		if err != nil {
 			s.storeUnavailable(ctx, ns, src, mac, time.Since(start), err)
 			return nil
@@ -80,9 +78,7 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 		// The NAS (re)started or is going down: none of its sessions
 		// survive, and it will not send their Stops.
 		result = acctResultOf(status)
-		sctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
-		closed, err := s.store.CloseNAS(sctx, ns.nas.Name, src.Addr())
-		cancel()
+		closed, err := s.store.CloseNAS(ctx, ns.nas.Name, src.Addr())
 		if err != nil {
 			s.storeUnavailable(ctx, ns, src, mac, time.Since(start), err)
 			return nil

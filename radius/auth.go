@@ -50,9 +50,7 @@ func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrP
 
 	ar, reject := parseAccessRequest(req, ns.nas.Name)
 	if reject == "" {
-		sctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
-		d, err := s.store.Authorize(sctx, ar)
-		cancel()
+		d, err := s.store.Authorize(ctx, ar)
 		if err != nil {
 			// No reply: the NAS retries, then fails over to another
 			// RADIUS server, which beats a reject the device cannot

@@ -43,6 +43,9 @@ type fakeStore struct {
 	// release (when set): tests hold a request in progress with it.
 	entered chan struct{}
 	release chan struct{}
+	// left, when set, receives how long each Authorize had before its
+	// context's deadline (-1 for none).
+	left chan time.Duration
 
 	authCalls  []session.AuthRequest
 	acctCalls  []session.AcctRecord
@@ -72,6 +75,13 @@ func newFakeStore() *fakeStore {
 var errStoreDown = fmt.Errorf("%w: connection refused", session.ErrUnavailable)
 
 func (f *fakeStore) Authorize(ctx context.Context, r session.AuthRequest) (session.Decision, error) {
+	if f.left != nil {
+		d := time.Duration(-1)
+		if dl, ok := ctx.Deadline(); ok {
+			d = time.Until(dl)
+		}
+		f.left <- d
+	}
 	if f.entered != nil {
 		f.entered <- struct{}{}
 	}
