@@ -430,3 +430,65 @@ func TestClosedSessionInOpenIndex(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenSessionCounters: every reader shows an open session's latest
+// counters and last record, and a closed one keeps them.
+func TestOpenSessionCounters(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s, clk := newStore(t, rdb, testConfig())
+		t0 := clk.Now()
+		r := session.AcctRecord{Status: session.AcctStart, NAS: "nas1", SessionID: "c1", MAC: macA, AP: "AP-1", SSID: "FreeWiFi", IP: "10.0.0.7"}
+		mustAccount(t, s, r)
+		r.Status, r.AP, r.InputOctets, r.OutputOctets, r.SessionTime = session.AcctInterim, "AP-2", 1000, 2000, 60
+		clk.Set(t0.Add(time.Minute))
+		mustAccount(t, s, r)
+		late := r
+		late.InputOctets, late.OutputOctets, late.SessionTime = 900, 1900, 50
+		clk.Set(t0.Add(2 * time.Minute))
+		mustAccount(t, s, late) // out of order: counts nothing, but it is the last record
+
+		check := func(what string, got session.Session, active bool, in, out uint64, secs uint32, updated time.Time) {
+			t.Helper()
+			if got.Active != active || got.InputOctets != in || got.OutputOctets != out || got.SessionTime != secs ||
+				!got.UpdatedAt.Equal(updated) || got.AP != "AP-2" {
+				t.Errorf("%s = active %v, %d in, %d out, %d s, updated %v, AP %q; want %v, %d, %d, %d, %v, AP-2",
+					what, got.Active, got.InputOctets, got.OutputOctets, got.SessionTime, got.UpdatedAt, got.AP, active, in, out, secs, updated)
+			}
+		}
+		p, err := s.Sessions(ctx, session.SessionFilter{Device: s.MACHash(macA)})
+		if err != nil || len(p.Sessions) != 1 {
+			t.Fatalf("Sessions = %d, %v; want 1", len(p.Sessions), err)
+		}
+		check("listed", p.Sessions[0], true, 1000, 2000, 60, t0.Add(2*time.Minute))
+		one, err := s.Session(ctx, p.Sessions[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("Session", one, true, 1000, 2000, 60, t0.Add(2*time.Minute))
+		_, held, err := s.DeviceStatusByIP(ctx, "nas1", netip.MustParseAddr("10.0.0.7"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("DeviceStatusByIP", held, true, 1000, 2000, 60, t0.Add(2*time.Minute))
+		st, err := s.Stats(ctx)
+		if err != nil || st.Total.InputOctets != 1000 || st.Total.OutputOctets != 2000 || st.Total.ActiveSessions != 1 {
+			t.Errorf("Stats = %+v, %v; want 1 active session, 1000 in, 2000 out", st.Total, err)
+		}
+		// Accounting-On: the NAS lost its sessions; the counters stay.
+		clk.Set(t0.Add(3 * time.Minute))
+		if n, err := s.CloseNAS(ctx, "nas1", netip.Addr{}); n != 1 || err != nil {
+			t.Fatalf("CloseNAS = %d, %v; want 1", n, err)
+		}
+		one, _ = s.Session(ctx, one.ID)
+		check("closed by CloseNAS", one, false, 1000, 2000, 60, t0.Add(3*time.Minute))
+		// A late interim of the closed session still counts its bytes.
+		r.InputOctets, r.OutputOctets, r.SessionTime = 5000, 2000, 90
+		clk.Set(t0.Add(4 * time.Minute))
+		if u := mustAccount(t, s, r); u.Total() != 7000 {
+			t.Errorf("day's total after a late interim = %d, want 7000", u.Total())
+		}
+		one, _ = s.Session(ctx, one.ID)
+		check("closed, after a late interim", one, false, 5000, 2000, 90, t0.Add(4*time.Minute))
+	})
+}
