@@ -1,9 +1,9 @@
 package session
 
 // The Lua scripts run inside Redis, each on the keys of one device (one hash
-// slot), except ipSetScript and ipDelScript, which run on one hash of the
-// client-address index. Numbers stay below 2^53 (MaxCounter, checked before a script runs),
-// which Lua's doubles hold exactly.
+// slot), except ipSetScript, which runs on one hash of the client-address
+// index. Numbers stay below 2^53 (MaxCounter, checked before a script
+// runs), which Lua's doubles hold exactly.
 //
 // The keys of a device d = "{d:<pseudonym>}":
 //
@@ -329,17 +329,6 @@ if ARGV[5] == '1' then
     local exp = tonumber(string.match(all[i + 1], '^(%d+) '))
     if not exp or exp <= now then redis.call('HDEL', KEYS[1], all[i]) end
   end
-end
-return 0
-`
-
-// ipDelScript removes a session's entry from the client-address index,
-// unless another session took the address since.
-// KEYS: the hash. ARGV: field, entry ("<pseudonym>:<sid>").
-const ipDelScript = `
-local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v and string.match(v, '^%d+ (.*)$') == ARGV[2] then
-  redis.call('HDEL', KEYS[1], ARGV[1])
 end
 return 0
 `

@@ -45,7 +45,7 @@ type Store struct {
 	// (One per kind, made in NewStore: the map is only read after.)
 	spans map[Window]*atomic.Pointer[windowOf]
 
-	auth, acct, device, claim, finish, close, ipSet, ipDel *redis.Script
+	auth, acct, device, claim, finish, close, ipSet *redis.Script
 	// addressWrites counts the writes of client-address entries, to tidy
 	// their hashes every addressTidyEvery.
 	addressWrites atomic.Uint64
@@ -92,7 +92,6 @@ func NewStore(rdb redis.UniversalClient, cfg Config, now func() time.Time) (*Sto
 		finish:  redis.NewScript(finishScript),
 		close:   redis.NewScript(closeScript),
 		ipSet:   redis.NewScript(ipSetScript),
-		ipDel:   redis.NewScript(ipDelScript),
 	}
 	st.idx = newIndexer(rdb, cfg.Retention, st.activeWindow(), now)
 	st.spans = make(map[Window]*atomic.Pointer[windowOf], len(windows))
@@ -140,7 +139,7 @@ func (s *Store) MACHash(m MAC) string { return s.hash.Hash(m) }
 // Preload loads the Lua scripts into Redis so the hot path can use
 // EVALSHA from the first request. It also checks that Redis answers.
 func (s *Store) Preload(ctx context.Context) error {
-	for _, sc := range []*redis.Script{s.auth, s.acct, s.device, s.claim, s.finish, s.close, s.ipSet, s.ipDel} {
+	for _, sc := range []*redis.Script{s.auth, s.acct, s.device, s.claim, s.finish, s.close, s.ipSet} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return unavailable("load script", err)
 		}
@@ -686,20 +685,17 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	args[15], args[16], args[17], args[18] = throttled, at+1, int64(pol.Data), secs(pol.OnlineTime)
 	args[19] = secs(s.useTTL(now))
 
-	// The script, and the client-address index of the RFC 8908 API where a
-	// Start or Stop surely changes it, go out together; an interim changes
-	// it only when the script says so (see acctScript).
+	// The script, and the client-address entry of the RFC 8908 API where a
+	// Start surely makes it, go out together; an interim writes it only
+	// when the script says so (see acctScript). A Stop leaves it to expire:
+	// lookups check that the session is open, and removing it cost a
+	// script per session.
 	hot := s.hot()
 	res := s.acct.EvalSha(ctx, hot, keys, args...)
 	ip, ipErr := netip.ParseAddr(r.IP)
 	var ipc []redis.Cmder
-	switch {
-	case ipErr != nil:
-	case r.Status == AcctStart:
+	if ipErr == nil && r.Status == AcctStart {
 		ipc = s.setAddress(ctx, hot, ip, r.NAS, sk, now, live)
-	case r.Status == AcctStop:
-		ik, f := s.addressField(ip, r.NAS)
-		ipc = []redis.Cmder{s.ipDel.EvalSha(ctx, hot, []string{ik}, f, addressOf(sk))}
 	}
 	vals, err := res.Int64Slice()
 	if err != nil {
