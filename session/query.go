@@ -297,9 +297,9 @@ func (f SessionFilter) matches(sess Session) bool {
 }
 
 // deviceSessions lists one device's sessions: its use hash holds the
-// active ones; the closed ones are found in the index by the device's
-// key prefix. A device has few sessions in the retention period, so they
-// are sorted and paged in memory.
+// unclosed ones, its closed-sessions set the others. A device has few
+// sessions in the retention period, so they are sorted and paged in
+// memory.
 func (s *Store) deviceSessions(ctx context.Context, f SessionFilter) (SessionPage, error) {
 	if !ValidPseudonym(f.Device) {
 		return SessionPage{}, nil
@@ -316,23 +316,14 @@ func (s *Store) deviceSessions(ctx context.Context, f SessionFilter) (SessionPag
 		}
 	}
 	if f.State != StateActive {
-		idx := closedSessionsKey
-		if f.AP != "" {
-			idx = apSessionsKey(f.AP)
-		}
-		// The tag holds only base64url characters and "{d:}", none of
-		// which MATCH treats specially.
-		iter := s.rdb.ZScan(ctx, idx, 0, tag+":s:*", 1000).Iterator()
-		for iter.Next(ctx) {
-			k := iter.Val()
-			if !iter.Next(ctx) {
-				break
-			}
-			n, _ := strconv.ParseFloat(iter.Val(), 64)
-			scores[k] = int64(n)
-		}
-		if err := iter.Err(); err != nil {
+		closed, err := s.rdb.ZRangeWithScores(ctx, closedKey(tag), 0, -1).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
 			return SessionPage{}, unavailable("list device sessions", err)
+		}
+		for _, z := range closed {
+			if m, ok := z.Member.(string); ok {
+				scores[tag+":s:"+m] = int64(z.Score)
+			}
 		}
 	}
 	entries := make([]indexEntry, 0, len(scores))

@@ -482,6 +482,10 @@ func TestOpenSessionCounters(t *testing.T) {
 		}
 		one, _ = s.Session(ctx, one.ID)
 		check("closed by CloseNAS", one, false, 1000, 2000, 60, t0.Add(3*time.Minute))
+		p, err = s.Sessions(ctx, session.SessionFilter{Device: s.MACHash(macA), State: session.StateClosed})
+		if err != nil || len(p.Sessions) != 1 || p.Sessions[0] != one {
+			t.Errorf("Sessions(device, closed) = %+v, %v; want the closed session", p.Sessions, err)
+		}
 		// A late interim of the closed session still counts its bytes.
 		r.InputOctets, r.OutputOctets, r.SessionTime = 5000, 2000, 90
 		clk.Set(t0.Add(4 * time.Minute))
@@ -490,5 +494,32 @@ func TestOpenSessionCounters(t *testing.T) {
 		}
 		one, _ = s.Session(ctx, one.ID)
 		check("closed, after a late interim", one, false, 5000, 2000, 90, t0.Add(4*time.Minute))
+	})
+}
+
+// TestDeviceClosedSessionsTrimmed: a device's set of closed sessions drops
+// those last updated a retention period ago when another one closes, and
+// expires a retention period after the last.
+func TestDeviceClosedSessionsTrimmed(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		cfg := testConfig()
+		cfg.Retention = 48 * time.Hour
+		s, clk := newStore(t, rdb, cfg)
+		t0 := clk.Now()
+		for i, at := range []time.Duration{0, time.Hour, 49 * time.Hour} {
+			clk.Set(t0.Add(at))
+			sid := fmt.Sprintf("t%d", i)
+			mustAccount(t, s, session.AcctRecord{Status: session.AcctStart, NAS: "nas1", SessionID: sid, MAC: macA})
+			mustAccount(t, s, session.AcctRecord{Status: session.AcctStop, NAS: "nas1", SessionID: sid, MAC: macA, InputOctets: 1})
+		}
+		key := "{d:" + s.MACHash(macA) + "}:closed"
+		got, err := rdb.ZRange(ctx, key, 0, -1).Result()
+		if err != nil || strings.Join(got, " ") != "nas1:t1 nas1:t2" {
+			t.Errorf("closed sessions = %q, %v; want nas1:t1 nas1:t2 (t0 closed a retention period ago)", got, err)
+		}
+		if ttl := rdb.TTL(ctx, key).Val(); ttl <= 47*time.Hour || ttl > 48*time.Hour {
+			t.Errorf("TTL of the closed sessions = %v, want the retention period", ttl)
+		}
 	})
 }

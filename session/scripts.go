@@ -30,12 +30,28 @@ package session
 //	                    retention period after updated)
 //	d:use:<window>    ledger of a week ("w20261123") or    TTL window end + retention
 //	                  a month ("m202611"): in, out, t (s)
+//	d:closed          the device's closed sessions, a      TTL retention from the
+//	                  sorted set of "<nas>:<sid>" scored   last session closed
+//	                  by the session's last record, for
+//	                  listing a device's sessions
 //
 // The day's ledger field holds no colon and session fields always do (NAS
 // names hold none). A day's ledger and the sessions share the device's
 // last record as the start of their retention period, so they share a
 // key, which saves Redis a key, with its TTL, per device; a week's or a
 // month's ledger must outlive that, and has a key of its own.
+
+// closedLua defines noteClosed, which the scripts that close a session run:
+// it puts the session ("<nas>:<sid>") into the device's closed sessions at
+// its last record's time (now, Unix s), and drops those last updated a
+// retention period (keep, s) ago.
+const closedLua = `
+local function noteClosed(key, session, now, keep)
+  redis.call('ZADD', key, now, session)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('(%d', tonumber(now) - tonumber(keep)))
+  redis.call('EXPIRE', key, keep)
+end
+`
 
 // authScript reads what an Access-Request needs.
 // KEYS: grant (or remembered, for MAC auth), remembered, where the policy
@@ -66,8 +82,8 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // the new maximum, and only the increase is added to the ledger of every
 // window in use. It looks for open sessions to enforce only once the
 // policy's window has reached an allowance.
-// KEYS: session, the device's use hash, then the keys of the week's and
-// month's ledgers in use.
+// KEYS: session, the device's use hash, its closed sessions, then the keys
+// of the week's and month's ledgers in use.
 // ARGV: 1 status, 2 input, 3 output, 4 session time, 5 now, 6 live TTL,
 // 7 keep TTL (the retention period), 8 nas, 9 acct session id, 10 mac,
 // 11 ap, 12 ssid, 13 ip, 14 user, 15 nas ip, 16 "1" when the session was
@@ -84,7 +100,7 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // expires within a live TTL), 2 when the session is closed (a Stop, or a
 // late record of a closed session); then input, output and online
 // seconds of each window.
-const acctScript = `
+const acctScript = closedLua + `
 local cur = redis.call('HMGET', KEYS[1], 'in', 'out', 'time', 'state', 'ip', 'ipx', 'ap', 'nasip')
 local now = tonumber(ARGV[5])
 local field = ARGV[8] .. ':' .. ARGV[9]
@@ -129,6 +145,7 @@ if ARGV[1] == 'stop' or cur[4] == 'closed' then
   redis.call('HDEL', KEYS[1], 'mac', 'user', 'enfp', 'ipx')
   redis.call('EXPIRE', KEYS[1], ARGV[7])
   redis.call('HDEL', KEYS[2], field)
+  noteClosed(KEYS[3], field, ARGV[5], ARGV[7])
 else
   local live = tonumber(ARGV[6])
   if fresh or cur[5] ~= ARGV[13] or (tonumber(cur[6]) or 0) - now < live then
@@ -293,13 +310,14 @@ return 1
 
 // closeScript closes one open session: after Accounting-On/Off, or when
 // its NAS no longer knows it.
-// KEYS: session, the device's use. ARGV: now, keep TTL, and the
+// KEYS: session, the device's use, its closed sessions. ARGV: now, keep
+// TTL, and the
 // NAS address the session must have been reported from ("" for any: one
 // NAS entry may cover several controllers, and only the one that restarted
 // lost its sessions).
 // Returns the session's NAS when it closed an open session, "=" when the
 // session is open but was reported from another address, else "".
-const closeScript = `
+const closeScript = closedLua + `
 local st = redis.call('HMGET', KEYS[1], 'state', 'nasip')
 if st[1] ~= 'active' then return '' end
 if ARGV[3] ~= '' and st[2] ~= ARGV[3] then return '=' end
@@ -308,6 +326,7 @@ redis.call('HDEL', KEYS[1], 'mac', 'user', 'enfp', 'ipx')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 local rest = string.sub(KEYS[1], string.find(KEYS[1], '}:s:', 1, true) + 4)
 redis.call('HDEL', KEYS[2], rest)
+noteClosed(KEYS[3], rest, ARGV[1], ARGV[2])
 local nas = string.match(rest, '^([^:]*):')
 return nas or ''
 `

@@ -164,6 +164,7 @@ func (s *Store) deviceTag(m MAC) string          { return "{d:" + s.hash.Hash(m)
 func grantKey(d, user string) string             { return d + ":g:" + user }
 func rememberKey(d string) string                { return d + ":rem" }
 func useKey(d string) string                     { return d + ":use" }
+func closedKey(d string) string                  { return d + ":closed" }
 func ledgerKey(d, window string) string          { return d + ":use:" + window }
 func sessionKey(d, nas, sessionID string) string { return d + ":s:" + nas + ":" + sessionID }
 
@@ -661,7 +662,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	if r.Throttled {
 		throttled = "1"
 	}
-	keys := []string{sk, useKey(d)}
+	keys := []string{sk, useKey(d), closedKey(d)}
 	args := make([]any, 20, 20+3*len(s.windows))
 	at := -1 // the position of the policy's window among s.windows
 	for i, w := range s.windows {
@@ -819,7 +820,7 @@ func (s *Store) closeSession(ctx context.Context, sk, from string) (closeResult,
 	if d == "" {
 		return sessionNotOpen, nil
 	}
-	nas, err := s.close.Run(ctx, s.rdb, []string{sk, useKey(d)}, s.now().Unix(), secs(s.keepTTL()), from).Text()
+	nas, err := s.close.Run(ctx, s.rdb, []string{sk, useKey(d), closedKey(d)}, s.now().Unix(), secs(s.keepTTL()), from).Text()
 	switch {
 	case err != nil:
 		return sessionNotOpen, unavailable("close session", err)
