@@ -30,15 +30,25 @@ type Store struct {
 	// windows are the windows the policies count in; every accounting
 	// record is added to the ledger of each.
 	windows []Window
-	// reads is rdb's autopipeliner (its deferred face) where it has one:
-	// the three reads of an Access-Request are queued on it together, and
-	// so are an accounting record's script and client-address writes (see
+	// pipes are the autopipeliners (their deferred face) of rdb and of
+	// the further clients NewStore was given, where they have one: the
+	// three reads of an Access-Request are queued on one together, and so
+	// are an accounting record's script and client-address write (see
 	// hot), so that the requests being handled at the same time share one
 	// write and one read with Redis instead of a round trip each; plain
 	// reads cost Redis half of what the same reads cost inside a script.
-	// A lone request waits for nothing. Without it, authScript reads the
+	// A lone request waits for nothing. Without one, authScript reads the
 	// same in one round trip.
-	reads *redis.AutoPipeliner
+	//
+	// One autopipeliner sends the commands of all requests in flight as
+	// one batch and waits for the next to gather (go-redis expects each
+	// answered caller to send its next command at once; ours first answer
+	// a NAS and wait for its next packet), so Redis and the daemon take
+	// turns: Redis works while the daemon has nothing to do, then the
+	// other way round. Two, taken in turn, keep one batch gathering while
+	// the other runs.
+	pipes    []*redis.AutoPipeliner
+	nextPipe atomic.Uint64
 	// idx writes the admin views' indexes in batches (index.go).
 	idx *indexer
 	// spans holds the last window of each kind (see span).
@@ -58,8 +68,11 @@ type autoPipeliner interface {
 }
 
 // NewStore returns a Store on rdb. now is the clock; nil means time.Now.
-// NewStore does not talk to Redis: scripts are loaded on first use.
-func NewStore(rdb redis.UniversalClient, cfg Config, now func() time.Time) (*Store, error) {
+// more are further clients of the same Redis, whose autopipelines take
+// turns with rdb's on the RADIUS requests' commands (see Store.pipes); the
+// caller closes them, after Store.Close. NewStore does not talk to Redis:
+// scripts are loaded on first use.
+func NewStore(rdb redis.UniversalClient, cfg Config, now func() time.Time, more ...redis.UniversalClient) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -75,15 +88,17 @@ func NewStore(rdb redis.UniversalClient, cfg Config, now func() time.Time) (*Sto
 	if now == nil {
 		now = time.Now
 	}
-	// The autopipeliner is closed with the client.
-	var reads *redis.AutoPipeliner
-	if c, ok := rdb.(autoPipeliner); ok {
-		if ap, err := c.AsyncAutoPipeline(); err == nil {
-			reads = ap
+	// An autopipeliner is closed with its client.
+	var pipes []*redis.AutoPipeliner
+	for _, c := range append([]redis.UniversalClient{rdb}, more...) {
+		if c, ok := c.(autoPipeliner); ok {
+			if ap, err := c.AsyncAutoPipeline(); err == nil {
+				pipes = append(pipes, ap)
+			}
 		}
 	}
 	st := &Store{
-		rdb: rdb, cfg: cfg, loc: loc, hash: h, now: now, reads: reads,
+		rdb: rdb, cfg: cfg, loc: loc, hash: h, now: now, pipes: pipes,
 		windows: windowsInUse(cfg.Policy, cfg.Policies),
 		auth:    redis.NewScript(authScript),
 		acct:    redis.NewScript(acctScript),
@@ -120,14 +135,25 @@ func (s *Store) flushIndexes(ctx context.Context) {
 	_ = s.idx.flush(ctx)
 }
 
-// hot is what runs the hot path's commands: the autopipeliner, so that the
-// records handled at the same time share one write and one read with
-// Redis, or the client.
+// hot is what runs a RADIUS request's commands: the next autopipeliner in
+// turn, so that the requests handled at the same time share one write and
+// one read with Redis, or the client.
 func (s *Store) hot() redis.Cmdable {
-	if s.reads != nil {
-		return s.reads
+	if p := s.pipe(); p != nil {
+		return p
 	}
 	return s.rdb
+}
+
+// pipe returns the next autopipeliner in turn, nil when there is none.
+func (s *Store) pipe() *redis.AutoPipeliner {
+	switch len(s.pipes) {
+	case 0:
+		return nil
+	case 1:
+		return s.pipes[0]
+	}
+	return s.pipes[s.nextPipe.Add(1)%uint64(len(s.pipes))]
 }
 
 // Config returns the store's configuration with defaults filled in.
@@ -441,20 +467,21 @@ func (d Decision) Accepted() bool { return d.Reason == RejectNone }
 // authScript returns it: password, NAS, accepted terms version, input,
 // output, online seconds. keys, mode and the ledger are authScript's.
 func (s *Store) authRead(ctx context.Context, mode string, keys []string, lg ledger) ([]string, error) {
-	if s.reads == nil {
+	p := s.pipe()
+	if p == nil {
 		return s.auth.Run(ctx, s.rdb, keys, mode, lg.id, lg.where()).StringSlice()
 	}
 	var grant *redis.SliceCmd
 	if mode == "grant" {
-		grant = s.reads.HMGet(ctx, keys[0], "pw", "nas")
+		grant = p.HMGet(ctx, keys[0], "pw", "nas")
 	}
-	terms := s.reads.HGet(ctx, keys[1], "terms")
+	terms := p.HGet(ctx, keys[1], "terms")
 	var day *redis.StringCmd
 	var own *redis.SliceCmd
 	if lg.inHash {
-		day = s.reads.HGet(ctx, keys[2], lg.id)
+		day = p.HGet(ctx, keys[2], lg.id)
 	} else {
-		own = s.reads.HMGet(ctx, keys[2], "in", "out", "t")
+		own = p.HMGet(ctx, keys[2], "in", "out", "t")
 	}
 	str := func(v any, missing string) string {
 		if x, ok := v.(string); ok {

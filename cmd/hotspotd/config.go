@@ -48,7 +48,17 @@ type RedisConfig struct {
 	PoolSize int `yaml:"pool_size"`
 	// Timeout bounds each Redis command. Default 1s.
 	Timeout time.Duration `yaml:"timeout"`
+	// Pipelines is how many clients, each with its own connections,
+	// take turns carrying the RADIUS requests' commands to Redis in
+	// batches (see session.NewStore). Default 2; 1 to 8.
+	Pipelines int `yaml:"pipelines"`
 }
+
+// Redis pipelines: the default and the most.
+const (
+	defaultRedisPipelines = 2
+	maxRedisPipelines     = 8
+)
 
 // loadConfig reads, decodes and validates the file at path, reporting
 // every problem it finds at once. REDIS_URL from env overrides redis.url.
@@ -131,6 +141,9 @@ func (c *Config) validate() error {
 	}
 	if c.Redis.PoolSize < 0 || c.Redis.Timeout < 0 {
 		errs = append(errs, errors.New("redis.pool_size and redis.timeout must not be negative"))
+	}
+	if c.Redis.Pipelines < 0 || c.Redis.Pipelines > maxRedisPipelines {
+		errs = append(errs, fmt.Errorf("redis.pipelines %d is not between 1 and %d", c.Redis.Pipelines, maxRedisPipelines))
 	}
 	errs = append(errs, c.RADIUS.Validate(), c.Portal.Validate(), c.Admin.Validate(), c.Devices.Validate())
 	if _, err := session.NewNASTable(c.NAS); err != nil {

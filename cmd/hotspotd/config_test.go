@@ -124,6 +124,8 @@ policies:
 		{"bad kind", replace("kind: coovachilli", "kind: chilli"), []string{"kind"}},
 		{"bad network", replace("[127.0.0.0/8]", "[127.0.0.300/8]"), []string{"127.0.0.300"}},
 		{"bad redis", replace(`url: ""`, `url: "mysql://x"`), []string{"redis.url"}},
+		{"too many pipelines", replace(`url: ""`, `url: ""
+  pipelines: 9`), []string{"redis.pipelines 9 is not between 1 and 8"}},
 		{"several at once", replace("secret: testing123", "secret: abc\n    bogus: 1"), []string{"bogus", "secret must be at least 8"}},
 		{"several validation", strings.Replace(replace("secret: testing123", "secret: abc"), "time_zone: Europe/Berlin", "time_zone: Mars/Olympus", 1), []string{"secret must be at least 8", "Mars/Olympus"}},
 		{"no form key", replace("form_key: demo-form-key-not-secret", "form_key: x"), []string{"portal.form_key"}},

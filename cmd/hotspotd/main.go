@@ -71,13 +71,13 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	for _, w := range cfg.warnings() {
 		logger.Warn(w)
 	}
-	rdb, closeRedis, err := openRedis(cfg.Redis, logger)
+	rdb, more, closeRedis, err := openRedis(cfg.Redis, logger)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
 
-	store, err := session.NewStore(rdb, cfg.Devices, nil)
+	store, err := session.NewStore(rdb, cfg.Devices, nil, more...)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,9 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	rdb.AddHook(redisMetrics)
+	for _, c := range append([]redis.UniversalClient{rdb}, more...) {
+		c.AddHook(redisMetrics)
+	}
 	var nasNames []string
 	for _, n := range nases.All() {
 		nasNames = append(nasNames, n.Name)
@@ -205,7 +207,9 @@ func serveHTTP(ctx context.Context, name string, ln net.Listener, h http.Handler
 }
 
 // openRedis connects to the configured Redis, or starts the embedded store.
-func openRedis(cfg RedisConfig, logger *slog.Logger) (redis.UniversalClient, func(), error) {
+// Besides the client, it returns redis.pipelines - 1 more clients of the
+// same Redis for the store's hot path, and what closes them all.
+func openRedis(cfg RedisConfig, logger *slog.Logger) (redis.UniversalClient, []redis.UniversalClient, func(), error) {
 	timeout := cfg.Timeout
 	if timeout == 0 {
 		timeout = time.Second
@@ -217,15 +221,15 @@ func openRedis(cfg RedisConfig, logger *slog.Logger) (redis.UniversalClient, fun
 	if cfg.URL == "" {
 		m := miniredis.NewMiniRedis()
 		if err := m.StartAddr("127.0.0.1:0"); err != nil {
-			return nil, nil, fmt.Errorf("embedded store: %w", err)
+			return nil, nil, nil, fmt.Errorf("embedded store: %w", err)
 		}
 		logger.Warn("EMBEDDED STORE: no Redis configured; state lives in this process only and is lost on restart", "addr", m.Addr())
 		rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), PoolSize: pool, ReadTimeout: timeout, WriteTimeout: timeout, ContextTimeoutEnabled: true})
-		return rdb, func() { rdb.Close(); m.Close() }, nil
+		return rdb, nil, func() { rdb.Close(); m.Close() }, nil
 	}
 	opts, err := session.RedisOptions(cfg.URL)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	opts.PoolSize = pool
 	opts.ReadTimeout, opts.WriteTimeout = timeout, timeout
@@ -235,8 +239,21 @@ func openRedis(cfg RedisConfig, logger *slog.Logger) (redis.UniversalClient, fun
 	opts.ContextTimeoutEnabled = true
 	opts.DialTimeout = timeout
 	rdb := redis.NewUniversalClient(opts)
-	logger.Info("redis", "url", session.RedactURL(cfg.URL))
-	return rdb, func() { rdb.Close() }, nil
+	pipes := cfg.Pipelines
+	if pipes == 0 {
+		pipes = defaultRedisPipelines
+	}
+	var more []redis.UniversalClient
+	for range pipes - 1 {
+		more = append(more, redis.NewUniversalClient(opts))
+	}
+	logger.Info("redis", "url", session.RedactURL(cfg.URL), "pipelines", 1+len(more))
+	return rdb, more, func() {
+		for _, c := range more {
+			c.Close()
+		}
+		rdb.Close()
+	}, nil
 }
 
 // disconnecter connects the admin API's disconnect to the RADIUS server.
