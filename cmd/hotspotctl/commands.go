@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"hotspot/portal"
 )
@@ -67,7 +69,7 @@ func sessionsList(ctx context.Context, c *cli, args []string) error {
 	w := c.table()
 	fmt.Fprintln(w, "ID\tMAC\tNAS\tAP\tIP\tSTATE\tSTARTED\tUPDATED\tIN\tOUT\tTIME")
 	for _, s := range list.Sessions {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.MAC, s.NAS, dash(s.AP), dash(s.IP), s.State,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(s.ID), cell(s.MAC), cell(s.NAS), cell(s.AP), cell(s.IP), cell(s.State),
 			c.time(s.StartedAt), c.time(s.UpdatedAt), octets(s.InputOctets), octets(s.OutputOctets), duration(int64(s.SessionTime)))
 	}
 	if err := w.Flush(); err != nil {
@@ -98,8 +100,8 @@ func sessionsShow(ctx context.Context, c *cli, args []string) error {
 func sessionFields(c *cli, s portal.APISession) [][2]string {
 	return [][2]string{
 		{"ID", s.ID}, {"MAC", s.MAC}, {"MAC pseudonym", s.MACHash}, {"State", s.State},
-		{"NAS", s.NAS}, {"NAS IP", dash(s.NASIP)}, {"Acct-Session-Id", s.AcctSessionID},
-		{"Username", dash(s.Username)}, {"AP", dash(s.AP)}, {"SSID", dash(s.SSID)}, {"IP", dash(s.IP)},
+		{"NAS", s.NAS}, {"NAS IP", cell(s.NASIP)}, {"Acct-Session-Id", s.AcctSessionID},
+		{"Username", cell(s.Username)}, {"AP", cell(s.AP)}, {"SSID", cell(s.SSID)}, {"IP", cell(s.IP)},
 		{"Started", c.time(s.StartedAt)}, {"Updated", c.time(s.UpdatedAt)},
 		{"Input", octetsExact(s.InputOctets)}, {"Output", octetsExact(s.OutputOctets)},
 		{"Session time", duration(int64(s.SessionTime))}, {"Policy", s.Policy},
@@ -167,13 +169,13 @@ func devicesShow(ctx context.Context, c *cli, args []string) error {
 	bytesOf := func(n int64) string { return octetsExact(uint64(max(n, 0))) }
 	err = c.fields([][2]string{
 		{"MAC", d.MAC}, {"MAC pseudonym", d.MACHash}, {"Remembered", strconv.FormatBool(d.Remembered)},
-		{"Remembered until", until}, {"Policy", dash(d.Policy)},
+		{"Remembered until", until}, {"Policy", cell(d.Policy)},
 		{"Data used", bytesOf(d.DataUsed)}, {"Data limit", limit(d.DataLimit, bytesOf)},
 		{"Data left", limit(d.DataRemaining, bytesOf)},
 		{"Time used", duration(d.TimeUsed)}, {"Time limit", limit(d.TimeLimit, duration)},
 		{"Time left", limit(d.TimeRemaining, duration)},
 		{"Window ends", c.time(d.WindowEnd)}, {"Quota exceeded", strconv.FormatBool(d.QuotaExceeded)},
-		{"Over quota", dash(d.Action)}, {"Open sessions", strconv.Itoa(len(d.Sessions))},
+		{"Over quota", cell(d.Action)}, {"Open sessions", strconv.Itoa(len(d.Sessions))},
 	})
 	if err != nil || len(d.Sessions) == 0 {
 		return err
@@ -182,7 +184,7 @@ func devicesShow(ctx context.Context, c *cli, args []string) error {
 	w := c.table()
 	fmt.Fprintln(w, "ID\tNAS\tAP\tIP\tSTARTED\tUPDATED\tIN\tOUT")
 	for _, s := range d.Sessions {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.NAS, dash(s.AP), dash(s.IP),
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(s.ID), cell(s.NAS), cell(s.AP), cell(s.IP),
 			c.time(s.StartedAt), c.time(s.UpdatedAt), octets(s.InputOctets), octets(s.OutputOctets))
 	}
 	return w.Flush()
@@ -219,7 +221,7 @@ func stats(ctx context.Context, c *cli, args []string) error {
 	w := c.table()
 	fmt.Fprintln(w, "SCOPE\tNAME\tACTIVE\tSESSIONS\tIN\tOUT")
 	row := func(scope string, r portal.APIStatsRow) {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\n", scope, r.Name, r.ActiveSessions, r.Sessions, octets(r.InputOctets), octets(r.OutputOctets))
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\n", scope, cell(r.Name), r.ActiveSessions, r.Sessions, octets(r.InputOctets), octets(r.OutputOctets))
 	}
 	row("total", st.Total)
 	for _, r := range st.NAS {
@@ -295,7 +297,7 @@ func (c *cli) table() *tabwriter.Writer {
 func (c *cli) fields(f [][2]string) error {
 	w := c.table()
 	for _, kv := range f {
-		fmt.Fprintf(w, "%s:\t%s\n", kv[0], kv[1])
+		fmt.Fprintf(w, "%s:\t%s\n", kv[0], cell(kv[1]))
 	}
 	return w.Flush()
 }
@@ -308,12 +310,33 @@ func (c *cli) time(t time.Time) string {
 	return t.In(c.loc).Format("2006-01-02 15:04:05")
 }
 
-func dash(s string) string {
+// cell returns s for a table cell or a field: "-" when empty, and with
+// the characters a terminal would not just print (escape sequences, tabs,
+// line breaks, direction overrides) written as \x or \u escapes. Most
+// values come from NASes' packets, which anyone on a NAS's network may
+// shape.
+func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	if !strings.ContainsFunc(s, notPrint) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !notPrint(r):
+			b.WriteRune(r)
+		case r < utf8.RuneSelf:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
 }
+
+func notPrint(r rune) bool { return !unicode.IsPrint(r) }
 
 // octets formats a byte count for a table: exact below 1 KiB, else in
 // binary units with one decimal.

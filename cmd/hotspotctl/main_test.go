@@ -409,3 +409,47 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestUntrustedText: what NASes report (here an AP and a username with an
+// escape sequence, a tab, a line break and a direction override) reaches
+// the terminal escaped, and tables stay aligned.
+func TestUntrustedText(t *testing.T) {
+	s := newServer(t)
+	const ap, user = "AP\x1b[2J\t\u202eX", "eve\nINFO ok"
+	if _, err := s.store.Account(context.Background(), session.AcctRecord{
+		Status: session.AcctStart, NAS: "nas3", SessionID: "s9", MAC: macB, AP: ap, Username: user, IP: "10.1.0.9",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.store.Sessions(context.Background(), session.SessionFilter{NAS: "nas3"})
+	if err != nil || len(page.Sessions) != 1 {
+		t.Fatalf("Sessions(nas3) = %d, %v", len(page.Sessions), err)
+	}
+	const apShown, userShown = `AP\x1b[2J\x09\u202eX`, `eve\x0aINFO ok`
+	for _, args := range [][]string{
+		{"sessions", "list"},
+		{"sessions", "show", page.Sessions[0].ID},
+		{"stats"},
+	} {
+		code, out, errOut := s.ctl(t, operatorToken, "", args...)
+		if code != 0 {
+			t.Fatalf("%v = %d, %s", args, code, errOut)
+		}
+		if strings.ContainsAny(out, "\x1b\t\u202e") || !strings.Contains(out, apShown) {
+			t.Errorf("%v printed the AP unescaped, or not as %s:\n%q", args, apShown, out)
+		}
+		cmd := strings.Join(args[:min(2, len(args))], " ")
+		if cmd == "sessions show" && !strings.Contains(out, userShown+"\n") {
+			t.Errorf("sessions show printed the username unescaped, or not as %s:\n%q", userShown, out)
+		}
+		if cmd == "sessions list" {
+			columns(t, out)
+		}
+	}
+	if got := cell(""); got != "-" {
+		t.Errorf(`cell("") = %q, want "-"`, got)
+	}
+	if got := cell("Café ü 日本"); got != "Café ü 日本" {
+		t.Errorf("cell changed printable text: %q", got)
+	}
+}
