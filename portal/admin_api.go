@@ -176,6 +176,7 @@ func (a *Admin) disconnect(c *gin.Context) {
 		return
 	}
 	if a.disconnecter == nil {
+		a.auditAction(c, "disconnect", "refused", append(log, "reason", "no RADIUS server to send it")...)
 		a.abort(c, http.StatusNotImplemented, "not_implemented", "this server cannot send Disconnect-Requests")
 		return
 	}

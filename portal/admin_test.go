@@ -543,6 +543,13 @@ func TestAdminDisconnect(t *testing.T) {
 		if rec.Code != 501 || adminErrorCode(t, rec) != "not_implemented" {
 			t.Errorf("POST disconnect without a Disconnecter = %d %s, want 501", rec.Code, rec.Body)
 		}
+		audited := false
+		for _, r := range e.log.records(t) {
+			audited = audited || (r["logger"] == "audit" && r["msg"] == "admin: disconnect" && r["outcome"] == "refused" && r["who"] == "alice")
+		}
+		if !audited {
+			t.Errorf("no audit record of the refused disconnect:\n%s", e.log.b.String())
+		}
 	})
 }
 
