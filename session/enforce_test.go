@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -23,18 +24,8 @@ func claim(t *testing.T, s *session.Store) []session.Enforcement {
 	if err != nil {
 		t.Fatalf("ClaimEnforcement: %v", err)
 	}
-	slices.SortFunc(es, func(a, b session.Enforcement) int { return compare(a.Session.NAS, b.Session.NAS) })
+	slices.SortFunc(es, func(a, b session.Enforcement) int { return cmp.Compare(a.Session.NAS, b.Session.NAS) })
 	return es
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TestEnforcementDisconnect walks a device of a disconnect policy over its

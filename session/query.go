@@ -9,6 +9,7 @@ package session
 // skipped and removed.
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -360,7 +361,7 @@ func (s *Store) deviceSessions(ctx context.Context, f SessionFilter) (SessionPag
 	slices.SortFunc(order, func(a, b int) int {
 		ea, eb := found[a], found[b]
 		if ea.score != eb.score {
-			return compareInt64(eb.score, ea.score)
+			return cmp.Compare(eb.score, ea.score)
 		}
 		return strings.Compare(eb.key, ea.key)
 	})
@@ -374,16 +375,6 @@ func (s *Store) deviceSessions(ctx context.Context, f SessionFilter) (SessionPag
 		page.Sessions = append(page.Sessions, sessions[i])
 	}
 	return page, nil
-}
-
-func compareInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // indexEntry is one member of a session index and its score, the Unix

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -134,7 +135,7 @@ func compare(w io.Writer, machine string, runs []*Result) Comparison {
 			return nil
 		}
 		rounds = max(rounds, len(rs))
-		slices.SortFunc(rs, func(a, b *Result) int { return cmpFloat(a.ReqPerSec, b.ReqPerSec) })
+		slices.SortFunc(rs, func(a, b *Result) int { return cmp.Compare(a.ReqPerSec, b.ReqPerSec) })
 		return rs[(len(rs)-1)/2]
 	}
 	cmp := Comparison{Machine: machine, Runs: runs}
@@ -228,14 +229,4 @@ func machineLine(runs []*Result) string {
 	}
 	return fmt.Sprintf("%s; %s, %d CPUs; %d in flight, ~%.0fs per run; load average before each run: %s",
 		when, model, numCPU(), conc, secs, strings.Join(loads, ", "))
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
