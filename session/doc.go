@@ -23,5 +23,8 @@
 //
 // An accounting record is one script on the device's keys (scripts.go);
 // the admin views' indexes, which span devices, are written in batches
-// (index.go). Close writes what is still waiting.
+// (index.go). Close writes what is still waiting. The RADIUS requests'
+// commands go out through go-redis autopipeliners, which batch those of
+// the requests in flight; further clients given to NewStore add
+// autopipeliners that take turns with the first (see Store.pipes).
 package session
