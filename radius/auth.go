@@ -48,7 +48,7 @@ func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrP
 		return nil
 	}
 
-	ar, reject := parseAccessRequest(req, ns.nas.Name)
+	ar, reject := parseAccessRequest(req, ns.nas.Name, &r.pw)
 	if reject == "" {
 		d, err := s.store.Authorize(ctx, ar)
 		if err != nil {
@@ -150,8 +150,9 @@ func (s *Server) logRequest(ctx context.Context, level slog.Level, msg string, n
 
 // parseAccessRequest turns an authentic Access-Request into what the store
 // decides on. A non-empty reject is the Reply-Message of a request that is
-// refused without asking the store.
-func parseAccessRequest(req *radius.Packet, nas string) (ar session.AuthRequest, reject string) {
+// refused without asking the store. A PAP password is revealed into p,
+// which ar.Credentials then points to: p must outlive the decision.
+func parseAccessRequest(req *radius.Packet, nas string, p *papPassword) (ar session.AuthRequest, reject string) {
 	ar.NAS = nas
 	mac, err := session.ParseMAC(string(req.Get(rfc2865.CallingStationID_Type)))
 	if err != nil || mac.IsZero() {
@@ -204,7 +205,6 @@ func parseAccessRequest(req *radius.Packet, nas string) (ar session.AuthRequest,
 	ar.Username = user
 	switch {
 	case hasPAP:
-		p := new(papPassword)
 		pw, ok := revealUserPassword(&p.buf, pap, req.Secret, &req.Authenticator)
 		if !ok {
 			return ar, msgBadPassword

@@ -457,7 +457,7 @@ func TestCredentialsOutliveRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ar, reject := parseAccessRequest(req, "chilli-1")
+			ar, reject := parseAccessRequest(req, "chilli-1", new(papPassword))
 			if reject != "" {
 				t.Fatalf("parseAccessRequest() rejected: %s", reject)
 			}

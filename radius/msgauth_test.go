@@ -73,7 +73,7 @@ func TestRFCVectors(t *testing.T) {
 			t.Fatal(err)
 		}
 		rfc2865.CallingStationID_SetString(p, "aa-bb-cc-0d-ee-ff")
-		ar, reject := parseAccessRequest(p, "nas")
+		ar, reject := parseAccessRequest(p, "nas", new(papPassword))
 		if reject != "" {
 			t.Fatalf("parseAccessRequest(RFC 2865) rejected: %s", reject)
 		}

@@ -571,6 +571,7 @@ func (s *Server) handlePacket(ctx context.Context, p port, src netip.AddrPort, b
 type request struct {
 	pkt  radius.Packet
 	avps []radius.AVP
+	pw   papPassword // the User-Password's cleartext, for PAP
 }
 
 // maxPooledAttributes bounds the attribute list that a pooled request
@@ -600,6 +601,7 @@ func (p *requestPool) put(r *request) {
 	clear(r.avps[:cap(r.avps)])
 	clear(r.pkt.Attributes[:cap(r.pkt.Attributes)])
 	r.pkt = radius.Packet{Attributes: r.pkt.Attributes[:0]}
+	r.pw = papPassword{}
 	p.pool.Put(r)
 }
 

@@ -26,6 +26,7 @@ type Store struct {
 	cfg  Config
 	loc  *time.Location
 	hash *MACHasher
+	tags *tagCache // device tags of recent MACs (see deviceTag)
 	now  func() time.Time
 	// windows are the windows the policies count in; every accounting
 	// record is added to the ledger of each.
@@ -98,7 +99,7 @@ func NewStore(rdb redis.UniversalClient, cfg Config, now func() time.Time, more 
 		}
 	}
 	st := &Store{
-		rdb: rdb, cfg: cfg, loc: loc, hash: h, now: now, pipes: pipes,
+		rdb: rdb, cfg: cfg, loc: loc, hash: h, tags: newTagCache(tagCacheSlots), now: now, pipes: pipes,
 		windows: windowsInUse(cfg.Policy, cfg.Policies),
 		auth:    redis.NewScript(authScript),
 		acct:    redis.NewScript(acctScript),
@@ -185,8 +186,18 @@ func unavailable(op string, err error) error {
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
 }
 
-// Key layout. d is the device's tag, "{d:<pseudonym>}".
-func (s *Store) deviceTag(m MAC) string          { return "{d:" + s.hash.Hash(m) + "}" }
+// deviceTag returns the hash tag of m's keys, "{d:<pseudonym>}", from the
+// cache of recent MACs when it can.
+func (s *Store) deviceTag(m MAC) string {
+	if t, ok := s.tags.get(m); ok {
+		return t
+	}
+	t := "{d:" + s.hash.Hash(m) + "}"
+	s.tags.put(m, t)
+	return t
+}
+
+// Key layout. d is the device's tag (deviceTag).
 func grantKey(d, user string) string             { return d + ":g:" + user }
 func rememberKey(d string) string                { return d + ":rem" }
 func useKey(d string) string                     { return d + ":use" }
