@@ -3,13 +3,10 @@ package radius
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/md5"
 	"errors"
 	"net"
-	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,87 +18,20 @@ import (
 	"layeh.com/radius/vendors/mikrotik"
 	"layeh.com/radius/vendors/wispr"
 
+	"hotspot/internal/nastest"
 	"hotspot/radius/vendors/chillispot"
 	"hotspot/session"
 )
 
-// fakeNAS is the NAS end of RFC 5176: it receives Disconnect- and
-// CoA-Requests on a loopback port and answers each with what answer
-// returns (nothing for nil).
-type fakeNAS struct {
-	conn *net.UDPConn
-	port int
-	got  chan []byte
-}
-
-func startFakeNAS(t *testing.T, ip string, answer func(req []byte) [][]byte) *fakeNAS {
-	t.Helper()
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &fakeNAS{conn: conn, port: conn.LocalAddr().(*net.UDPAddr).Port, got: make(chan []byte, 64)}
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	wg.Go(func() {
-		buf := make([]byte, 4096)
-		for {
-			k, from, err := conn.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			req := bytes.Clone(buf[:k])
-			// A test that stopped reading must not block the NAS, or its
-			// cleanup would wait for it forever.
-			select {
-			case n.got <- req:
-			case <-done:
-				return
-			}
-			for _, reply := range answer(req) {
-				conn.WriteToUDPAddrPort(reply, from)
-			}
-		}
-	})
-	t.Cleanup(func() { close(done); conn.Close(); wg.Wait() })
-	return n
-}
-
-// next returns the next request the NAS received, which must come.
-func (n *fakeNAS) next(t *testing.T) []byte {
-	t.Helper()
-	select {
-	case b := <-n.got:
-		return b
-	case <-time.After(replyTimeout):
-		t.Fatal("the NAS received no request")
-		return nil
-	}
-}
-
-// checkDynAuthRequest verifies req as a NAS does, without our encoder: the
-// code, the Request Authenticator (MD5 over the packet with zeros in its
-// place, then the secret), and the Message-Authenticator, which must be
-// the first attribute and an HMAC-MD5 over the packet with zeros in both
-// places (RFC 5176 §3.3).
+// checkDynAuthRequest checks req as a NAS does, without our encoder (see
+// nastest.Verify), and that it has code.
 func checkDynAuthRequest(t *testing.T, req []byte, code radius.Code, secret string) *radius.Packet {
 	t.Helper()
 	if radius.Code(req[0]) != code {
 		t.Fatalf("request code = %v, want %v", radius.Code(req[0]), code)
 	}
-	if !radius.IsAuthenticRequest(req, []byte(secret)) {
-		t.Error("Request Authenticator does not verify")
-	}
-	if len(req) < 38 || req[20] != 80 || req[21] != 18 {
-		t.Fatalf("first attribute = % x, want a Message-Authenticator", req[20:min(len(req), 22)])
-	}
-	zeroed := bytes.Clone(req)
-	clear(zeroed[4:20])
-	clear(zeroed[22:38])
-	mac := hmac.New(md5.New, []byte(secret))
-	mac.Write(zeroed)
-	if !hmac.Equal(mac.Sum(nil), req[22:38]) {
-		t.Error("Message-Authenticator does not verify")
+	if err := nastest.Verify(req, secret); err != nil {
+		t.Fatal(err)
 	}
 	p, err := radius.Parse(req, []byte(secret))
 	if err != nil {
@@ -142,9 +72,9 @@ func ackWith(t *testing.T, code radius.Code, secret string) func([]byte) [][]byt
 
 // coaServer is a server for one NAS of kind on 127.0.0.1 whose CoA port
 // is nas's, with a short retransmission schedule.
-func coaServer(t *testing.T, n session.NAS, nas *fakeNAS) *testServer {
+func coaServer(t *testing.T, n session.NAS, nas *nastest.NAS) *testServer {
 	t.Helper()
-	n.CoAPort = nas.port
+	n.CoAPort = nas.Port
 	ts := newServer(t, withNAS(n))
 	ts.dyn.firstTimeout, ts.dyn.maxTimeout = 20*time.Millisecond, 40*time.Millisecond
 	return ts
@@ -160,14 +90,14 @@ func (ts *testServer) coaCount(typ, nas, result string) float64 {
 }
 
 func TestDisconnect(t *testing.T) {
-	nas := startFakeNAS(t, "127.0.0.1", ackWith(t, radius.CodeDisconnectACK, testSecret))
+	nas := nastest.Start(t, "127.0.0.1", ackWith(t, radius.CodeDisconnectACK, testSecret))
 	ts := coaServer(t, testNAS(session.KindCoovaChilli, true), nas)
 	ts.cfg.now = func() time.Time { return time.Unix(1_800_000_000, 0) }
 	res, err := ts.Disconnect(t.Context(), testSession)
 	if err != nil || !res.ACK || res.ErrorCause != 0 {
 		t.Fatalf("Disconnect = %+v, %v, want ACK", res, err)
 	}
-	p := checkDynAuthRequest(t, nas.next(t), radius.CodeDisconnectRequest, testSecret)
+	p := checkDynAuthRequest(t, nas.Next(t, replyTimeout).Raw, radius.CodeDisconnectRequest, testSecret)
 	checks := []struct{ name, got, want string }{
 		{"User-Name", rfc2865.UserName_GetString(p), "hs-user"},
 		{"Acct-Session-Id", rfc2866.AcctSessionID_GetString(p), "5f3c0a1b00000001"},
@@ -225,7 +155,7 @@ func TestThrottle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
-			nas := startFakeNAS(t, "127.0.0.1", ackWith(t, radius.CodeCoAACK, testSecret))
+			nas := nastest.Start(t, "127.0.0.1", ackWith(t, radius.CodeCoAACK, testSecret))
 			n := testNAS(tt.kind, true)
 			n.Identifier = tt.id
 			ts := coaServer(t, n, nas)
@@ -233,7 +163,7 @@ func TestThrottle(t *testing.T) {
 			if err != nil || !res.ACK {
 				t.Fatalf("Throttle = %+v, %v, want ACK", res, err)
 			}
-			p := checkDynAuthRequest(t, nas.next(t), radius.CodeCoARequest, testSecret)
+			p := checkDynAuthRequest(t, nas.Next(t, replyTimeout).Raw, radius.CodeCoARequest, testSecret)
 			tt.check(t, p)
 			if n := ts.coaCount(dynCoA, "chilli-1", dynACK); n != 1 {
 				t.Errorf("hotspot_radius_coa_total{coa,ack} = %v, want 1", n)
@@ -256,11 +186,11 @@ func (c *closingStore) CloseLostSession(ctx context.Context, id string) error {
 func TestDynAuthNAK(t *testing.T) {
 	for _, cause := range []rfc3576.ErrorCause{rfc3576.ErrorCause_Value_SessionContextNotFound, rfc3576.ErrorCause_Value_NASIdentificationMismatch, 0} {
 		t.Run(cause.String(), func(t *testing.T) {
-			nas := startFakeNAS(t, "127.0.0.1", func(req []byte) [][]byte {
+			nas := nastest.Start(t, "127.0.0.1", func(req []byte) [][]byte {
 				return [][]byte{dynReply(t, req, radius.CodeDisconnectNAK, cause, testSecret, false)}
 			})
 			n := testNAS(session.KindCoovaChilli, true)
-			n.CoAPort = nas.port
+			n.CoAPort = nas.Port
 			table, err := session.NewNASTable([]session.NAS{n})
 			if err != nil {
 				t.Fatal(err)
@@ -290,7 +220,7 @@ func TestDynAuthNAK(t *testing.T) {
 }
 
 func TestDynAuthNoAnswer(t *testing.T) {
-	nas := startFakeNAS(t, "127.0.0.1", func([]byte) [][]byte { return nil })
+	nas := nastest.Start(t, "127.0.0.1", func([]byte) [][]byte { return nil })
 	ts := coaServer(t, testNAS(session.KindCoovaChilli, true), nas)
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
@@ -299,10 +229,10 @@ func TestDynAuthNoAnswer(t *testing.T) {
 		t.Fatalf("Disconnect to a silent NAS = %v, want radius: disconnect: no answer …", err)
 	}
 	// Retransmitted with backoff (20, 40, 40, … ms), byte for byte.
-	first := nas.next(t)
+	first := nas.Next(t, replyTimeout).Raw
 	n := 1
-	for len(nas.got) > 0 {
-		if again := <-nas.got; !bytes.Equal(again, first) {
+	for nas.Waiting() > 0 {
+		if again := nas.Next(t, replyTimeout).Raw; !bytes.Equal(again, first) {
 			t.Errorf("retransmission %d differs from the first request", n)
 		}
 		n++
@@ -336,7 +266,7 @@ func TestDynAuthPortClosed(t *testing.T) {
 // TestDynAuthIgnoresForgeries: answers that are not authentic answers to
 // the request are ignored, and the authentic one that follows is taken.
 func TestDynAuthIgnoresForgeries(t *testing.T) {
-	nas := startFakeNAS(t, "127.0.0.1", func(req []byte) [][]byte {
+	nas := nastest.Start(t, "127.0.0.1", func(req []byte) [][]byte {
 		good := dynReply(t, req, radius.CodeDisconnectACK, 0, testSecret, false)
 		wrongSecret := dynReply(t, req, radius.CodeDisconnectACK, 0, "another-secret", false)
 		otherID := bytes.Clone(req)
@@ -357,8 +287,8 @@ func TestDynAuthIgnoresForgeries(t *testing.T) {
 	if err != nil || !res.ACK {
 		t.Fatalf("Disconnect = %+v, %v, want the authentic ACK", res, err)
 	}
-	if len(nas.got) != 1 {
-		t.Errorf("the NAS received %d requests, want 1", len(nas.got))
+	if k := nas.Waiting(); k != 1 {
+		t.Errorf("the NAS received %d requests, want 1", k)
 	}
 }
 

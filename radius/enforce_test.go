@@ -12,6 +12,7 @@ import (
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/vendors/mikrotik"
 
+	"hotspot/internal/nastest"
 	"hotspot/session"
 )
 
@@ -54,11 +55,11 @@ func (f *enforcingStore) FinishEnforcement(ctx context.Context, e session.Enforc
 // get a Disconnect-Request and a CoA-Request (rendered for a MikroTik),
 // whose ACKs are recorded.
 func TestEnforcement(t *testing.T) {
-	nasA := startFakeNAS(t, "127.0.0.1", ackWith(t, radius.CodeDisconnectACK, testSecret))
-	nasB := startFakeNAS(t, "127.0.0.2", ackWith(t, radius.CodeCoAACK, "mikrotik-secret-b"))
+	nasA := nastest.Start(t, "127.0.0.1", ackWith(t, radius.CodeDisconnectACK, testSecret))
+	nasB := nastest.Start(t, "127.0.0.2", ackWith(t, radius.CodeCoAACK, "mikrotik-secret-b"))
 	a := testNAS(session.KindCoovaChilli, true)
-	a.CoAPort = nasA.port
-	b := session.NAS{Name: "mt-b", Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, Secret: "mikrotik-secret-b", Kind: session.KindMikrotik, CoAPort: nasB.port}
+	a.CoAPort = nasA.Port
+	b := session.NAS{Name: "mt-b", Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, Secret: "mikrotik-secret-b", Kind: session.KindMikrotik, CoAPort: nasB.Port}
 	table, err := session.NewNASTable([]session.NAS{a, b})
 	if err != nil {
 		t.Fatal(err)
@@ -82,8 +83,8 @@ func TestEnforcement(t *testing.T) {
 	wire := mustEncodeRequest(t, p)
 	checkReply(t, ts.exchange(t, ts.acctAddr, wire), wire, radius.CodeAccountingResponse)
 
-	checkDynAuthRequest(t, nasA.next(t), radius.CodeDisconnectRequest, testSecret)
-	coa := checkDynAuthRequest(t, nasB.next(t), radius.CodeCoARequest, "mikrotik-secret-b")
+	checkDynAuthRequest(t, nasA.Next(t, replyTimeout).Raw, radius.CodeDisconnectRequest, testSecret)
+	coa := checkDynAuthRequest(t, nasB.Next(t, replyTimeout).Raw, radius.CodeCoARequest, "mikrotik-secret-b")
 	if got := mikrotik.MikrotikRateLimit_GetString(coa); got != "256k/1000k" {
 		t.Errorf("CoA-Request Mikrotik-Rate-Limit = %q, want 256k/1000k", got)
 	}

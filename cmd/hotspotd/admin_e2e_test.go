@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc3576"
 
+	"hotspot/internal/nastest"
 	"hotspot/internal/redistest"
 	"hotspot/portal"
 )
@@ -90,67 +90,34 @@ func TestInvalidAdminConfigs(t *testing.T) {
 	}
 }
 
-// fakeNAS is a NAS's RFC 5176 port: it hands every Disconnect-Request it
-// receives to the test, which says what to answer.
-type fakeNAS struct {
-	conn net.PacketConn
-	reqs chan nasRequest
-}
+// fakeNAS is a NAS's RFC 5176 port: the test answers each
+// Disconnect-Request it receives.
+type fakeNAS struct{ *nastest.NAS }
 
 type nasRequest struct {
 	packet *radius.Packet
 	raw    []byte
-	// answer sends the reply built from the request; nil stays silent.
+	// answer sends the reply built from the request.
 	answer func(reply *radius.Packet)
 }
 
-func newFakeNAS(t *testing.T) *fakeNAS {
-	t.Helper()
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &fakeNAS{conn: conn, reqs: make(chan nasRequest, 16)}
-	t.Cleanup(func() { conn.Close() })
-	go func() {
-		buf := make([]byte, radius.MaxPacketLength)
-		for {
-			k, from, err := conn.ReadFrom(buf)
-			if err != nil {
-				close(n.reqs)
-				return
-			}
-			raw := append([]byte(nil), buf[:k]...)
-			p, err := radius.Parse(raw, []byte(secret))
-			if err != nil {
-				continue
-			}
-			n.reqs <- nasRequest{packet: p, raw: raw, answer: func(reply *radius.Packet) {
-				b, err := reply.Encode()
-				if err == nil {
-					conn.WriteTo(b, from)
-				}
-			}}
-		}
-	}()
-	return n
-}
+func newFakeNAS(t *testing.T) *fakeNAS { return &fakeNAS{nastest.Start(t, "127.0.0.1", nil)} }
 
-func (n *fakeNAS) port() int { return n.conn.LocalAddr().(*net.UDPAddr).Port }
+func (n *fakeNAS) port() int { return n.Port }
 
 // next returns the next request the NAS received.
 func (n *fakeNAS) next(t *testing.T) nasRequest {
 	t.Helper()
-	select {
-	case r, ok := <-n.reqs:
-		if !ok {
-			t.Fatal("fake NAS closed")
-		}
-		return r
-	case <-time.After(15 * time.Second):
-		t.Fatal("no Disconnect-Request reached the fake NAS within 15s")
+	r := n.Next(t, 15*time.Second)
+	p, err := radius.Parse(r.Raw, []byte(secret))
+	if err != nil {
+		t.Fatalf("the NAS received a packet it cannot parse: %v", err)
 	}
-	return nasRequest{}
+	return nasRequest{packet: p, raw: r.Raw, answer: func(reply *radius.Packet) {
+		if b, err := reply.Encode(); err == nil {
+			r.Reply(b)
+		}
+	}}
 }
 
 // apiCall sends method url with a bearer token and returns the status and

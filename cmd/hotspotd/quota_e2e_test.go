@@ -15,7 +15,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
 
+	"hotspot/internal/nastest"
 	"hotspot/internal/redistest"
 	"hotspot/radius/vendors/chillispot"
 )
@@ -58,10 +58,10 @@ func testQuotaEnforcement(t *testing.T, action string) {
 	nasB := startCoANAS(t, nasBAddr, nasBSecret)
 	d := startDaemon(t, []string{"REDIS_URL=" + rs.URL()}, func(cfg map[string]any) {
 		nases := cfg["nas"].([]any)
-		nases[0].(map[string]any)["coa_port"] = nasA.port
+		nases[0].(map[string]any)["coa_port"] = nasA.Port
 		cfg["nas"] = append(nases, map[string]any{
 			"name": "nas-b", "networks": []string{nasBAddr + "/32"}, "secret": nasBSecret,
-			"kind": "coovachilli", "uamsecret": "uamsecret-b", "coa_port": nasB.port,
+			"kind": "coovachilli", "uamsecret": "uamsecret-b", "coa_port": nasB.Port,
 		})
 		p := cfg["policy"].(map[string]any)
 		p["over_quota"] = action
@@ -289,124 +289,41 @@ func grepLines(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
-// sendOrDone sends v on c unless done is closed first: a test that stopped
-// reading must not block a fake NAS, or its cleanup would wait forever.
-func sendOrDone[T any](c chan<- T, v T, done <-chan struct{}) bool {
-	select {
-	case c <- v:
-		return true
-	case <-done:
-		return false
-	}
-}
-
-// coaNAS plays a NAS's RFC 5176 port: it checks every request with the
-// NAS's secret, acknowledges it, and hands it to the test.
+// coaNAS plays a NAS's RFC 5176 port: it acknowledges every request that
+// verifies with the NAS's secret (see nastest.Verify), and hands each to
+// the test.
 type coaNAS struct {
-	port int
-	got  chan *radius.Packet
-	errs chan error
+	*nastest.NAS
+	secret string
 }
 
 func startCoANAS(t *testing.T, ip, secret string) *coaNAS {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
+	return &coaNAS{NAS: nastest.Start(t, ip, func(req []byte) [][]byte {
+		if nastest.Verify(req, secret) != nil {
+			return nil
+		}
+		return [][]byte{nastest.ACK(req, secret)}
+	}), secret: secret}
+}
+
+// next returns the next request, which must verify, be of code and come
+// within the second (with slack for a loaded machine; the caller
+// checks the second).
+func (n *coaNAS) next(t *testing.T, code radius.Code) *radius.Packet {
+	t.Helper()
+	r := n.Next(t, 10*time.Second)
+	if err := nastest.Verify(r.Raw, n.secret); err != nil {
+		t.Fatalf("NAS received a request that does not verify: %v", err)
+	}
+	p, err := radius.Parse(r.Raw, []byte(n.secret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &coaNAS{port: conn.LocalAddr().(*net.UDPAddr).Port, got: make(chan *radius.Packet, 16), errs: make(chan error, 16)}
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	wg.Go(func() {
-		buf := make([]byte, 4096)
-		for {
-			k, from, err := conn.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			req := bytes.Clone(buf[:k])
-			if err := verifyDynAuthRequest(req, secret); err != nil {
-				if !sendOrDone(n.errs, err, done) {
-					return
-				}
-				continue
-			}
-			p, err := radius.Parse(req, []byte(secret))
-			if err != nil {
-				if !sendOrDone(n.errs, err, done) {
-					return
-				}
-				continue
-			}
-			conn.WriteToUDPAddrPort(dynAuthACK(req, secret), from)
-			if !sendOrDone(n.got, p, done) {
-				return
-			}
-		}
-	})
-	t.Cleanup(func() { close(done); conn.Close(); wg.Wait() })
-	return n
-}
-
-// next returns the next request, which must be of code and come within
-// the second (with slack for a loaded machine; the caller checks
-// the second).
-func (n *coaNAS) next(t *testing.T, code radius.Code) *radius.Packet {
-	t.Helper()
-	select {
-	case p := <-n.got:
-		if p.Code != code {
-			t.Fatalf("NAS received %v, want %v", p.Code, code)
-		}
-		return p
-	case err := <-n.errs:
-		t.Fatalf("NAS received a request that does not verify: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("NAS received no %v", code)
+	if p.Code != code {
+		t.Fatalf("NAS received %v, want %v", p.Code, code)
 	}
-	return nil
-}
-
-// verifyDynAuthRequest checks a CoA- or Disconnect-Request as a NAS does
-// (RFC 5176 §3.3): the Request Authenticator is MD5 over the packet with 16
-// zero octets in its place, followed by the secret; the
-// Message-Authenticator, here the first attribute, is HMAC-MD5 over the
-// packet with zeros in the authenticator and in its own value.
-func verifyDynAuthRequest(req []byte, secret string) error {
-	if len(req) < 38 {
-		return fmt.Errorf("request of %d octets", len(req))
-	}
-	zeroAuth := bytes.Clone(req)
-	clear(zeroAuth[4:20])
-	sum := md5.Sum(append(zeroAuth, secret...))
-	if !bytes.Equal(sum[:], req[4:20]) {
-		return fmt.Errorf("Request Authenticator does not verify")
-	}
-	if req[20] != byte(rfc2869.MessageAuthenticator_Type) || req[21] != 18 {
-		return fmt.Errorf("first attribute is %d, want Message-Authenticator", req[20])
-	}
-	clear(zeroAuth[22:38])
-	mac := hmac.New(md5.New, []byte(secret))
-	mac.Write(zeroAuth)
-	if !hmac.Equal(mac.Sum(nil), req[22:38]) {
-		return fmt.Errorf("Message-Authenticator does not verify")
-	}
-	return nil
-}
-
-// dynAuthACK is the ACK to req with a Message-Authenticator, computed with
-// the request's authenticator in place, and the Response Authenticator.
-func dynAuthACK(req []byte, secret string) []byte {
-	b := make([]byte, 20+18)
-	b[0], b[1], b[3] = req[0]+1, req[1], byte(len(b)) // Disconnect-ACK 41, CoA-ACK 44
-	copy(b[4:20], req[4:20])
-	b[20], b[21] = byte(rfc2869.MessageAuthenticator_Type), 18
-	mac := hmac.New(md5.New, []byte(secret))
-	mac.Write(b)
-	copy(b[22:38], mac.Sum(nil))
-	sum := md5.Sum(append(bytes.Clone(b), secret...))
-	copy(b[4:20], sum[:])
-	return b
+	return p
 }
 
 // nasClient plays NAS B's RADIUS client, from its own address (radclient
