@@ -214,15 +214,16 @@ func TestOverload(t *testing.T) {
 // Every request's store call has between 0.9 and 1 StoreTimeout, also
 // after the worker sat idle for longer than that.
 func TestStoreDeadline(t *testing.T) {
-	const timeout = 200 * time.Millisecond
+	const timeout = 500 * time.Millisecond
 	ts := newServer(t, withConfig(func(c *Config) { c.StoreTimeout = timeout })).start(t)
 	ts.store.left = make(chan time.Duration, 1)
-	for i, pause := range []time.Duration{0, 0, timeout / 5, 0, 2 * timeout} {
+	for i, pause := range []time.Duration{0, 0, timeout / 5, 0, timeout + 10*time.Millisecond} {
 		time.Sleep(pause)
 		ts.exchange(t, ts.authAddr, mustEncodeRequest(t, papRequest(t, "hs-user", "s3cret-pass", macA.String())))
 		// The time from taking the job to the store call is the only
-		// slack: far below the 20 ms allowed here.
-		if left := <-ts.store.left; left <= timeout*9/10-20*time.Millisecond || left > timeout {
+		// slack: far below the 50 ms allowed here, even on a busy
+		// machine.
+		if left := <-ts.store.left; left <= timeout*9/10-50*time.Millisecond || left > timeout {
 			t.Errorf("request %d (after %v idle): store deadline in %v, want (%v, %v]", i, pause, left, timeout*9/10, timeout)
 		}
 	}
