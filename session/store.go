@@ -214,8 +214,8 @@ func sessionKey(d, nas, sessionID string) string { return d + ":s:" + nas + ":" 
 // writes them, and the hash expires when none was written for two live
 // TTLs.
 func (s *Store) addressField(ip netip.Addr, nas string) (key, field string) {
-	h := s.hash.HashAddr(ip)
-	return "ip:{" + h[:2] + "}", h + ":" + nas
+	key, prefix := s.addressBucket(ip)
+	return key, prefix + nas
 }
 
 // addressBucket returns the hash that holds ip's entries and their fields'

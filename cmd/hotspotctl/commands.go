@@ -100,8 +100,8 @@ func sessionsShow(ctx context.Context, c *cli, args []string) error {
 func sessionFields(c *cli, s portal.APISession) [][2]string {
 	return [][2]string{
 		{"ID", s.ID}, {"MAC", s.MAC}, {"MAC pseudonym", s.MACHash}, {"State", s.State},
-		{"NAS", s.NAS}, {"NAS IP", cell(s.NASIP)}, {"Acct-Session-Id", s.AcctSessionID},
-		{"Username", cell(s.Username)}, {"AP", cell(s.AP)}, {"SSID", cell(s.SSID)}, {"IP", cell(s.IP)},
+		{"NAS", s.NAS}, {"NAS IP", s.NASIP}, {"Acct-Session-Id", s.AcctSessionID},
+		{"Username", s.Username}, {"AP", s.AP}, {"SSID", s.SSID}, {"IP", s.IP},
 		{"Started", c.time(s.StartedAt)}, {"Updated", c.time(s.UpdatedAt)},
 		{"Input", octetsExact(s.InputOctets)}, {"Output", octetsExact(s.OutputOctets)},
 		{"Session time", duration(int64(s.SessionTime))}, {"Policy", s.Policy},
@@ -169,13 +169,13 @@ func devicesShow(ctx context.Context, c *cli, args []string) error {
 	bytesOf := func(n int64) string { return octetsExact(uint64(max(n, 0))) }
 	err = c.fields([][2]string{
 		{"MAC", d.MAC}, {"MAC pseudonym", d.MACHash}, {"Remembered", strconv.FormatBool(d.Remembered)},
-		{"Remembered until", until}, {"Policy", cell(d.Policy)},
+		{"Remembered until", until}, {"Policy", d.Policy},
 		{"Data used", bytesOf(d.DataUsed)}, {"Data limit", limit(d.DataLimit, bytesOf)},
 		{"Data left", limit(d.DataRemaining, bytesOf)},
 		{"Time used", duration(d.TimeUsed)}, {"Time limit", limit(d.TimeLimit, duration)},
 		{"Time left", limit(d.TimeRemaining, duration)},
 		{"Window ends", c.time(d.WindowEnd)}, {"Quota exceeded", strconv.FormatBool(d.QuotaExceeded)},
-		{"Over quota", cell(d.Action)}, {"Open sessions", strconv.Itoa(len(d.Sessions))},
+		{"Over quota", d.Action}, {"Open sessions", strconv.Itoa(len(d.Sessions))},
 	})
 	if err != nil || len(d.Sessions) == 0 {
 		return err
@@ -293,7 +293,8 @@ func (c *cli) table() *tabwriter.Writer {
 	return tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 }
 
-// fields prints label-value pairs, aligned.
+// fields prints label-value pairs, aligned, each value as a cell (an empty
+// one as "-").
 func (c *cli) fields(f [][2]string) error {
 	w := c.table()
 	for _, kv := range f {
