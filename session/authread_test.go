@@ -50,7 +50,7 @@ func TestAuthReadLikeScript(t *testing.T) {
 		step()
 		for _, mode := range []string{"grant", "mac"} {
 			for _, lg := range []ledger{day, month} {
-				keys := []string{g, r, lg.key}
+				keys := []string{g, lg.key}
 				if mode == "mac" {
 					keys[0] = r
 				}

@@ -54,25 +54,28 @@ end
 `
 
 // authScript reads what an Access-Request needs.
-// KEYS: grant (or remembered, for MAC auth), remembered, where the policy
-// window's ledger is (the use hash for a day, else its own key).
+// KEYS: the grant (mode "grant") or the remembered device (mode "mac"),
+// then where the policy window's ledger is (the use hash for a day, else
+// its own key).
 // ARGV: mode ("grant" or "mac"), the window's ID, "h" when the ledger is
 // a field of the use hash, "k" when it is a key of its own.
-// Returns: password, NAS, accepted terms version, input, output, online
-// seconds.
+// Returns: password and NAS (grant mode, else empty), the accepted terms
+// version (mac mode, else empty: a grant is made when they are accepted),
+// input, output, online seconds.
 const authScript = `
-local pw, nas = '', ''
+local pw, nas, terms = '', '', ''
 if ARGV[1] == 'grant' then
   local g = redis.call('HMGET', KEYS[1], 'pw', 'nas')
   pw, nas = g[1] or '', g[2] or ''
+else
+  terms = redis.call('HGET', KEYS[1], 'terms') or ''
 end
-local terms = redis.call('HGET', KEYS[2], 'terms') or ''
 local i, o, t
 if ARGV[3] == 'h' then
-  local u = redis.call('HGET', KEYS[3], ARGV[2])
+  local u = redis.call('HGET', KEYS[2], ARGV[2])
   if u then i, o, t = string.match(u, '^(%d+) (%d+) (%d+)') end
 else
-  local u = redis.call('HMGET', KEYS[3], 'in', 'out', 't')
+  local u = redis.call('HMGET', KEYS[2], 'in', 'out', 't')
   i, o, t = u[1], u[2], u[3]
 end
 return {pw, nas, terms, i or '0', o or '0', t or '0'}

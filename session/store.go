@@ -33,7 +33,7 @@ type Store struct {
 	windows []Window
 	// pipes are the autopipeliners (their deferred face) of rdb and of
 	// the further clients NewStore was given, where they have one: the
-	// three reads of an Access-Request are queued on one together, and so
+	// two reads of an Access-Request are queued on one together, and so
 	// are an accounting record's script and client-address write (see
 	// hot), so that the requests being handled at the same time share one
 	// write and one read with Redis instead of a round trip each; plain
@@ -475,24 +475,26 @@ type Decision struct {
 func (d Decision) Accepted() bool { return d.Reason == RejectNone }
 
 // authRead reads what an Access-Request needs, in one round trip, as
-// authScript returns it: password, NAS, accepted terms version, input,
-// output, online seconds. keys, mode and the ledger are authScript's.
+// authScript returns it (see there). keys, mode and the ledger are
+// authScript's.
 func (s *Store) authRead(ctx context.Context, mode string, keys []string, lg ledger) ([]string, error) {
 	p := s.pipe()
 	if p == nil {
 		return s.auth.Run(ctx, s.rdb, keys, mode, lg.id, lg.where()).StringSlice()
 	}
 	var grant *redis.SliceCmd
+	var terms *redis.StringCmd
 	if mode == "grant" {
 		grant = p.HMGet(ctx, keys[0], "pw", "nas")
+	} else {
+		terms = p.HGet(ctx, keys[0], "terms")
 	}
-	terms := p.HGet(ctx, keys[1], "terms")
 	var day *redis.StringCmd
 	var own *redis.SliceCmd
 	if lg.inHash {
-		day = p.HGet(ctx, keys[2], lg.id)
+		day = p.HGet(ctx, keys[1], lg.id)
 	} else {
-		own = p.HMGet(ctx, keys[2], "in", "out", "t")
+		own = p.HMGet(ctx, keys[1], "in", "out", "t")
 	}
 	str := func(v any, missing string) string {
 		if x, ok := v.(string); ok {
@@ -508,11 +510,13 @@ func (s *Store) authRead(ctx context.Context, mode string, keys []string, lg led
 		}
 		res[0], res[1] = str(v[0], ""), str(v[1], "")
 	}
-	t, err := terms.Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, err
+	if terms != nil {
+		t, err := terms.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		res[2] = t
 	}
-	res[2] = t
 	if day != nil {
 		u, err := day.Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
@@ -540,7 +544,7 @@ func (s *Store) Authorize(ctx context.Context, r AuthRequest) (Decision, error) 
 		mode, gk = "grant", grantKey(d, r.Username)
 	}
 	lg := s.ledgerOf(d, pol.Window, now)
-	res, err := s.authRead(ctx, mode, []string{gk, rememberKey(d), lg.key}, lg)
+	res, err := s.authRead(ctx, mode, []string{gk, lg.key}, lg)
 	if err != nil {
 		return Decision{}, unavailable("authorize", err)
 	}
