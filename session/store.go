@@ -539,8 +539,10 @@ func (s *Store) Authorize(ctx context.Context, r AuthRequest) (Decision, error) 
 	now := s.now()
 	pol := s.PolicyFor(Where{NAS: r.NAS, SSID: r.SSID})
 	d := s.deviceTag(r.MAC)
-	mode, gk := "mac", rememberKey(d)
-	if !r.MACAuth {
+	var mode, gk string
+	if r.MACAuth {
+		mode, gk = "mac", rememberKey(d)
+	} else {
 		mode, gk = "grant", grantKey(d, r.Username)
 	}
 	lg := s.ledgerOf(d, pol.Window, now)
