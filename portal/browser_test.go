@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -92,7 +93,7 @@ func newBrowserSite(t *testing.T) *browserSite {
 		macGrantFail: errors.New("session: create grant: broken"),
 	}
 	for range acceptsPerMinute {
-		env.s.limit.allow(macLimited, env.now)
+		env.s.limit.allow(macLimited, netip.MustParseAddr("127.0.0.1"), env.now)
 	}
 	ps := httptest.NewServer(env.s.Handler())
 	t.Cleanup(ps.Close)

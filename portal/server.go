@@ -361,7 +361,8 @@ func (s *Server) accept(c *gin.Context) {
 	}
 	// From here on the form is genuine; error pages offer to send it again.
 	v.Form = f
-	if !s.limit.allow(f.mac, s.now()) {
+	from, _ := netip.ParseAddr(c.ClientIP()) // unparsable: one shared bucket
+	if !s.limit.allow(f.mac, from, s.now()) {
 		s.log.Info("portal: accept rate limited", "nas", f.nas.Name)
 		s.fail(c, http.StatusTooManyRequests, v)
 		return

@@ -297,6 +297,25 @@ func TestAcceptRateLimit(t *testing.T) {
 	if w := env.post(form); w.Code != http.StatusTooManyRequests {
 		t.Errorf("accept #%d = %d, want 429", acceptsPerMinute+1, w.Code)
 	}
+	// The NAS's signed redirect crosses the open network in clear: a
+	// stranger who replays the device's form from elsewhere is limited on
+	// their own and does not lock the device out.
+	env.now = env.now.Add(time.Minute)
+	from := func(addr string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, portalBase+"accept", strings.NewReader(form.Encode()))
+		r.RemoteAddr = addr
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return env.do(r)
+	}
+	for range acceptsPerMinute + 1 {
+		from("198.51.100.7:40000")
+	}
+	if w := from("198.51.100.7:40000"); w.Code != http.StatusTooManyRequests {
+		t.Errorf("the stranger's accept #%d = %d, want 429", acceptsPerMinute+2, w.Code)
+	}
+	if w := env.post(form); w.Code != http.StatusSeeOther {
+		t.Errorf("the device's accept after a stranger's replays = %d, want 303", w.Code)
+	}
 	env.now = env.now.Add(time.Minute)
 	if w := env.post(form); w.Code != http.StatusSeeOther {
 		t.Errorf("accept a minute later = %d, want 303", w.Code)
