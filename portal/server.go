@@ -383,7 +383,6 @@ func (s *Server) accept(c *gin.Context) {
 	}
 	s.m.acceptances.Inc()
 	s.log.Info("portal: terms accepted", "nas", f.nas.Name)
-	s.log.Debug("portal: grant", "nas", f.nas.Name, "mac", f.mac.String(), "username", g.Username)
 	c.Redirect(http.StatusSeeOther, logonURL(f, g, cat.Code))
 }
 
