@@ -215,8 +215,9 @@ func TestOverload(t *testing.T) {
 // after the worker sat idle for longer than that.
 func TestStoreDeadline(t *testing.T) {
 	const timeout = 500 * time.Millisecond
-	ts := newServer(t, withConfig(func(c *Config) { c.StoreTimeout = timeout })).start(t)
-	ts.store.left = make(chan time.Duration, 1)
+	ts := newServer(t, withConfig(func(c *Config) { c.StoreTimeout = timeout }))
+	ts.store.left = make(chan time.Duration, 1) // before the workers start: they read it
+	ts.start(t)
 	for i, pause := range []time.Duration{0, 0, timeout / 5, 0, timeout + 10*time.Millisecond} {
 		time.Sleep(pause)
 		ts.exchange(t, ts.authAddr, mustEncodeRequest(t, papRequest(t, "hs-user", "s3cret-pass", macA.String())))
