@@ -361,3 +361,23 @@ func TestLedgerRetention(t *testing.T) {
 		}
 	})
 }
+
+// TestLedgerClockSkewAtMidnight: an instance whose clock is behind
+// another's, at midnight, counts into the day that its clock says, and
+// does not drop the ledger of the day the other instance has begun.
+func TestLedgerClockSkewAtMidnight(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ahead, aheadClk := newStore(t, rdb, testConfig())
+		behind, behindClk := newStore(t, rdb, testConfig())
+		aheadClk.Set(time.Date(2026, 11, 27, 0, 0, 10, 0, berlin))
+		behindClk.Set(time.Date(2026, 11, 26, 23, 59, 55, 0, berlin))
+		mustAccount(t, ahead, acct(session.AcctStart, "s1", 0, 0))
+		mustAccount(t, ahead, acct(session.AcctInterim, "s1", 20*mib, 30*mib))
+		// A new session of the device, on the instance that is behind.
+		mustAccount(t, behind, acct(session.AcctStart, "s2", 0, 0))
+		mustAccount(t, behind, acct(session.AcctInterim, "s2", 1*mib, 1*mib))
+		if u := mustAccount(t, ahead, acct(session.AcctInterim, "s1", 25*mib, 35*mib)); u.Total() != 60*mib {
+			t.Errorf("the new day's total = %d MiB, want 60 (the instance behind dropped it)", u.Total()/mib)
+		}
+	})
+}

@@ -18,8 +18,8 @@ package session
 //	                  - the ledger of the current day,     device's last record (at
 //	                    the day's ID ("d20261126") →       least to the day's end)
 //	                    "in out t"; a day's ledger is
-//	                    dropped when the device's next
-//	                    day starts
+//	                    dropped when a later day's
+//	                    begins
 //	                  - the sessions not closed yet, open
 //	                    or expired while silent,
 //	                    "<nas>:<sid>" → what was counted
@@ -202,12 +202,15 @@ redis.call('EXPIRE', KEYS[2], ARGV[20])
 if tidy then
   -- Drop what ran out: an earlier day's ledger, and sessions that
   -- expired without a Stop and were last counted a retention period ago.
+  -- Only an earlier day: a record stamped by a clock behind another
+  -- instance's (or a late one) must not drop the day that has begun
+  -- (day IDs, "dYYYYMMDD", sort by date).
   local all = redis.call('HGETALL', KEYS[2])
   for i = 1, #all, 2 do
     if string.find(all[i], ':', 1, true) then
       local last = tonumber(string.match(all[i + 1], ' (%d+)$'))
       if not last or last < now - tonumber(ARGV[7]) then redis.call('HDEL', KEYS[2], all[i]) end
-    elseif all[i] ~= today then
+    elseif all[i] < today then
       redis.call('HDEL', KEYS[2], all[i])
     end
   end
