@@ -76,9 +76,14 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 		}
 	case rfc2866.AcctStatusType_Value_AccountingOn, rfc2866.AcctStatusType_Value_AccountingOff:
 		// The NAS (re)started or is going down: none of its sessions
-		// survive, and it will not send their Stops.
+		// survive, and it will not send their Stops. It did so
+		// Acct-Delay-Time ago (RFC 2866 §5.2): sessions that reported
+		// since are new ones, which a late or retransmitted
+		// Accounting-On must not close.
 		result = acctResultOf(status)
-		closed, err := s.store.CloseNAS(ctx, ns.nas.Name, src.Addr())
+		delay, _ := rfc2866.AcctDelayTime_Lookup(req) // absent: 0
+		at := start.Add(-time.Duration(delay) * time.Second)
+		closed, err := s.store.CloseNAS(ctx, ns.nas.Name, src.Addr(), at)
 		if err != nil {
 			s.storeUnavailable(ctx, ns, src, mac, time.Since(start), err)
 			return nil

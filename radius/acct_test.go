@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"net/netip"
 	"testing"
+	"time"
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
@@ -68,6 +69,26 @@ func TestAccountingOnOff(t *testing.T) {
 		ts.store.setErr(errStoreDown)
 		defer ts.store.setErr(nil)
 		ts.expectNoReply(t, ts.acctAddr, mustEncodeRequest(t, acctRequest(t, rfc2866.AcctStatusType_Value_AccountingOn, "", "")))
+	})
+	// The NAS restarted Acct-Delay-Time before the packet arrived; only
+	// sessions without a record since then are closed.
+	t.Run("Acct-Delay-Time", func(t *testing.T) {
+		for _, delay := range []rfc2866.AcctDelayTime{0, 90} {
+			p := acctRequest(t, rfc2866.AcctStatusType_Value_AccountingOn, "", "")
+			if delay > 0 {
+				rfc2866.AcctDelayTime_Set(p, delay)
+			}
+			before := time.Now()
+			wire := mustEncodeRequest(t, p)
+			checkReply(t, ts.exchange(t, ts.acctAddr, wire), wire, radius.CodeAccountingResponse)
+			ts.store.mu.Lock()
+			at := ts.store.closeAt[len(ts.store.closeAt)-1]
+			ts.store.mu.Unlock()
+			want := before.Add(-time.Duration(delay) * time.Second)
+			if d := at.Sub(want); d < 0 || d > time.Second {
+				t.Errorf("Acct-Delay-Time %d: CloseNAS at %v, want just after %v", delay, at, want)
+			}
+		}
 	})
 }
 

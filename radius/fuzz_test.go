@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"testing"
+	"time"
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
@@ -42,7 +43,7 @@ func (f *fuzzStore) Account(ctx context.Context, r session.AcctRecord) (session.
 	return session.Usage{Input: int64(r.InputOctets)}, nil
 }
 
-func (f *fuzzStore) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr) (int, error) {
+func (f *fuzzStore) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, at time.Time) (int, error) {
 	return 0, nil
 }
 

@@ -50,6 +50,7 @@ type fakeStore struct {
 	authCalls  []session.AuthRequest
 	acctCalls  []session.AcctRecord
 	closeCalls []string
+	closeAt    []time.Time
 }
 
 func newFakeStore() *fakeStore {
@@ -123,10 +124,11 @@ func (f *fakeStore) Account(ctx context.Context, r session.AcctRecord) (session.
 	return session.Usage{Input: int64(r.InputOctets), Output: int64(r.OutputOctets)}, nil
 }
 
-func (f *fakeStore) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr) (int, error) {
+func (f *fakeStore) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, at time.Time) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closeCalls = append(f.closeCalls, nas)
+	f.closeAt = append(f.closeAt, at)
 	if f.err != nil {
 		return 0, f.err
 	}

@@ -137,10 +137,11 @@ type Store interface {
 	// Account stores an accounting record; the NAS gets its
 	// Accounting-Response only after it succeeded.
 	Account(ctx context.Context, r session.AcctRecord) (session.Usage, error)
-	// CloseNAS closes every open session of a NAS (Accounting-On/Off).
-	// Only sessions reported from nasIP are closed: one NAS entry may
-	// cover several controllers.
-	CloseNAS(ctx context.Context, nas string, nasIP netip.Addr) (int, error)
+	// CloseNAS closes every open session of a NAS (Accounting-On/Off)
+	// that restarted or went down at the time at. Only sessions reported
+	// from nasIP are closed (one NAS entry may cover several
+	// controllers), and only those without a record since at.
+	CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, at time.Time) (int, error)
 	// MACHash returns the pseudonym logged in place of a MAC.
 	MACHash(m session.MAC) string
 }

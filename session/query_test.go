@@ -201,7 +201,7 @@ func TestActiveSessions(t *testing.T) {
 		if err != nil || n["nas1"] != 3 || n["nas2"] != 1 {
 			t.Errorf("ActiveSessions = %v, %v, want nas1:3 nas2:1", n, err)
 		}
-		if _, err := s.CloseNAS(context.Background(), "nas1", netip.Addr{}); err != nil {
+		if _, err := s.CloseNAS(context.Background(), "nas1", netip.Addr{}, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if n, _ := s.ActiveSessions(context.Background(), []string{"nas1"}); n["nas1"] != 0 {
@@ -477,7 +477,7 @@ func TestOpenSessionCounters(t *testing.T) {
 		}
 		// Accounting-On: the NAS lost its sessions; the counters stay.
 		clk.Set(t0.Add(3 * time.Minute))
-		if n, err := s.CloseNAS(ctx, "nas1", netip.Addr{}); n != 1 || err != nil {
+		if n, err := s.CloseNAS(ctx, "nas1", netip.Addr{}, time.Time{}); n != 1 || err != nil {
 			t.Fatalf("CloseNAS = %d, %v; want 1", n, err)
 		}
 		one, _ = s.Session(ctx, one.ID)

@@ -317,16 +317,18 @@ return 1
 // closeScript closes one open session: after Accounting-On/Off, or when
 // its NAS no longer knows it.
 // KEYS: session, the device's use, its closed sessions. ARGV: now, keep
-// TTL, and the
-// NAS address the session must have been reported from ("" for any: one
-// NAS entry may cover several controllers, and only the one that restarted
-// lost its sessions).
+// TTL, the NAS address the session must have been reported from ("" for
+// any: one NAS entry may cover several controllers, and only the one that
+// restarted lost its sessions), and the time (Unix s) from which a record
+// means the NAS still has the session ("" for none).
 // Returns the session's NAS when it closed an open session, "=" when the
-// session is open but was reported from another address, else "".
+// session is open but was reported from another address, "+" when it is
+// open and had a record since that time, else "".
 const closeScript = closedLua + `
-local st = redis.call('HMGET', KEYS[1], 'state', 'nasip')
+local st = redis.call('HMGET', KEYS[1], 'state', 'nasip', 'updated')
 if st[1] ~= 'active' then return '' end
 if ARGV[3] ~= '' and st[2] ~= ARGV[3] then return '=' end
+if ARGV[4] ~= '' and (tonumber(st[3]) or 0) >= tonumber(ARGV[4]) then return '+' end
 redis.call('HSET', KEYS[1], 'state', 'closed', 'updated', ARGV[1])
 redis.call('HDEL', KEYS[1], 'mac', 'user', 'enfp', 'ipx')
 redis.call('EXPIRE', KEYS[1], ARGV[2])

@@ -799,10 +799,15 @@ func isNoScript(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }
 
-// CloseNAS closes every open session of the NAS named nas, for
-// Accounting-On and Accounting-Off: the NAS restarted and its sessions are
-// gone. It returns how many sessions it closed.
-func (s *Store) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr) (int, error) {
+// CloseNAS closes the open sessions of the NAS named nas, for
+// Accounting-On and Accounting-Off: the NAS restarted, or is going down, at
+// the time at, and its sessions are gone. Only sessions reported from
+// nasIP are closed (when it is valid: one NAS entry may cover several
+// controllers), and only those without a record since at (when it is not
+// zero): a session that reported since then is one the NAS has, begun
+// after its restart, which a late or retransmitted Accounting-On must not
+// close. It returns how many sessions it closed.
+func (s *Store) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, at time.Time) (int, error) {
 	s.flushIndexes(ctx)
 	idx := nasOpenKey(nas)
 	from := ""
@@ -813,9 +818,13 @@ func (s *Store) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr) (int
 	if err != nil {
 		return 0, unavailable("close NAS sessions", err)
 	}
+	since := ""
+	if !at.IsZero() {
+		since = strconv.FormatInt(at.Unix(), 10)
+	}
 	closed := 0
 	for _, sk := range keys {
-		st, err := s.closeSession(ctx, sk, from)
+		st, err := s.closeSession(ctx, sk, from, since)
 		if err != nil {
 			return closed, err
 		}
@@ -842,7 +851,7 @@ func (s *Store) CloseLostSession(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.closeSession(ctx, sk, ""); err != nil {
+	if _, err := s.closeSession(ctx, sk, "", ""); err != nil {
 		return err
 	}
 	return nil
@@ -855,16 +864,18 @@ const (
 	sessionNotOpen   closeResult = iota // closed or expired already
 	sessionClosed                       // was open, now closed
 	sessionElsewhere                    // open, but reported from another address
+	sessionNewer                        // open, with a record since the given time
 )
 
 // closeSession closes the open session sk, if it was reported from the
-// NAS address from ("" for any), and drops it from its NAS's index.
-func (s *Store) closeSession(ctx context.Context, sk, from string) (closeResult, error) {
+// NAS address from ("" for any) and had no record since the Unix time
+// since ("" for no bound), and drops it from its NAS's index.
+func (s *Store) closeSession(ctx context.Context, sk, from, since string) (closeResult, error) {
 	d := tagOf(sk)
 	if d == "" {
 		return sessionNotOpen, nil
 	}
-	nas, err := s.close.Run(ctx, s.rdb, []string{sk, useKey(d), closedKey(d)}, s.now().Unix(), secs(s.keepTTL()), from).Text()
+	nas, err := s.close.Run(ctx, s.rdb, []string{sk, useKey(d), closedKey(d)}, s.now().Unix(), secs(s.keepTTL()), from, since).Text()
 	switch {
 	case err != nil:
 		return sessionNotOpen, unavailable("close session", err)
@@ -872,6 +883,8 @@ func (s *Store) closeSession(ctx context.Context, sk, from string) (closeResult,
 		return sessionNotOpen, nil
 	case nas == "=":
 		return sessionElsewhere, nil
+	case nas == "+":
+		return sessionNewer, nil
 	}
 	s.idx.add(sk, indexEntryUpdate{nas: nas, at: s.now().Unix(), closed: true})
 	return sessionClosed, nil

@@ -257,18 +257,51 @@ func TestCloseNAS(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Controller A restarts: only its open session closes.
-		n, err := s.CloseNAS(ctx, "nas1", ctrlA)
+		n, err := s.CloseNAS(ctx, "nas1", ctrlA, time.Time{})
 		if err != nil || n != 1 {
 			t.Errorf("CloseNAS(A) = %d, %v, want 1, nil", n, err)
 		}
-		if n, _ := s.CloseNAS(ctx, "nas1", ctrlA); n != 0 {
+		if n, _ := s.CloseNAS(ctx, "nas1", ctrlA, time.Time{}); n != 0 {
 			t.Errorf("second CloseNAS(A) = %d, want 0", n)
 		}
 		if n, _ := s.ActiveSessions(ctx, []string{"nas1"}); n["nas1"] != 1 {
 			t.Errorf("after CloseNAS(A): active sessions = %v, want controller B's one", n)
 		}
-		if n, _ := s.CloseNAS(ctx, "nas1", ctrlB); n != 1 {
+		if n, _ := s.CloseNAS(ctx, "nas1", ctrlB, time.Time{}); n != 1 {
 			t.Errorf("CloseNAS(B) = %d, want 1", n)
+		}
+	})
+}
+
+// TestCloseNASSpares: an Accounting-On that arrives late (retransmitted
+// with a new Acct-Delay-Time, or through another instance) closes the
+// sessions the NAS had when it restarted, not those begun since, which
+// would otherwise escape enforcement.
+func TestCloseNASSpares(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s, clk := newStore(t, rdb, testConfig())
+		start := clk.Now()
+		mustAccount(t, s, acct(session.AcctStart, "old", 0, 0))
+		restart := start.Add(time.Minute)
+		clk.Set(restart.Add(20 * time.Second))
+		mustAccount(t, s, acct(session.AcctStart, "new", 0, 0))
+		clk.Set(restart.Add(40 * time.Second))
+		if n, err := s.CloseNAS(ctx, "nas1", netip.Addr{}, restart); n != 1 || err != nil {
+			t.Errorf("CloseNAS at the restart = %d, %v, want 1 (the old session), nil", n, err)
+		}
+		// The NAS's first Accounting-On was answered; its retransmit
+		// closes nothing.
+		if n, err := s.CloseNAS(ctx, "nas1", netip.Addr{}, restart); n != 0 || err != nil {
+			t.Errorf("CloseNAS again = %d, %v, want 0, nil", n, err)
+		}
+		if n, _ := s.ActiveSessions(ctx, []string{"nas1"}); n["nas1"] != 1 {
+			t.Errorf("active sessions = %v, want the new one", n)
+		}
+		// The new session is still enforced: over the allowance, the
+		// device's sessions are to be acted on.
+		if u := mustAccount(t, s, acct(session.AcctInterim, "new", 60*mib, 60*mib)); !u.Enforce {
+			t.Errorf("interim over the allowance: Enforce = false, want true (%+v)", u)
 		}
 	})
 }
