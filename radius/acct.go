@@ -14,24 +14,13 @@ import (
 	"hotspot/session"
 )
 
-// handleAccounting answers an Accounting-Request; b is the packet as
-// received, r holds the same parsed. The Accounting-Response says "stored"
-// (RFC 2866 §2), so it is sent only after the store succeeded; a store
-// failure gets no reply and the NAS sends the record again.
-func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.AddrPort, b []byte, r *request) []byte {
+// handleAccounting answers an authentic Accounting-Request (see
+// authenticate), r parsed. The Accounting-Response says "stored" (RFC 2866
+// §2), so it is sent only after the store succeeded; a store failure gets
+// no reply and the NAS sends the record again.
+func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.AddrPort, r *request) []byte {
 	start := time.Now()
 	req := &r.pkt
-	// Unlike an Access-Request's, this authenticator is a keyed digest of
-	// the packet: it proves the sender knows the secret.
-	if !ns.isAuthenticRequest(b) {
-		s.drop(ctx, dropBadAuthenticator, src, ns)
-		return nil
-	}
-	if present, ok := ns.verifyMessageAuthenticator(b); present && !ok {
-		s.drop(ctx, dropBadMessageAuthenticator, src, ns)
-		return nil
-	}
-
 	var (
 		result acctResult
 		mac    session.MAC

@@ -33,21 +33,11 @@ const (
 	msgMACAuthPassword  = "MAC authentication password is not the MAC"
 )
 
-// handleAccess answers an Access-Request; b is the packet as received, r
-// holds the same parsed. It returns nil when the request must get no reply.
-func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrPort, b []byte, r *request) []byte {
+// handleAccess answers an authentic Access-Request (see authenticate), r
+// parsed. It returns nil when the request must get no reply.
+func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrPort, r *request) []byte {
 	start := time.Now()
 	req := &r.pkt
-	switch present, ok := ns.verifyMessageAuthenticator(b); {
-	case present && !ok:
-		// Also what a wrong shared secret looks like.
-		s.drop(ctx, dropBadMessageAuthenticator, src, ns)
-		return nil
-	case !present && ns.nas.RequiresMessageAuthenticator():
-		s.drop(ctx, dropNoMessageAuthenticator, src, ns)
-		return nil
-	}
-
 	ar, reject := parseAccessRequest(req, ns.nas.Name, &r.pw)
 	if reject == "" {
 		d, err := s.store.Authorize(ctx, ar)

@@ -3,6 +3,7 @@ package radius
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
 
 	"hotspot/session"
 )
@@ -470,5 +472,34 @@ func TestCredentialsOutliveRequest(t *testing.T) {
 				t.Errorf("credentials after the packet was reused do not match only s3cret-pass")
 			}
 		})
+	}
+}
+
+// TestForgedRequestsNotCached: packets from a NAS's address that fail
+// authentication take no place in the duplicate cache, so a flood of them
+// cannot push out the NAS's real requests and have its retransmits
+// handled twice (RFC 5080 §2.2.2).
+func TestForgedRequestsNotCached(t *testing.T) {
+	ts := newServer(t, withConfig(func(c *Config) { c.cacheSize = 1 })) // one entry per shard
+	src := netip.MustParseAddrPort("127.0.0.1:1645")
+	wire := mustEncodeRequest(t, papRequest(t, "hs-user", "s3cret-pass", "aa-bb-cc-0d-ee-ff"))
+	first := ts.handlePacket(t.Context(), portAuth, src, bytes.Clone(wire))
+	checkReply(t, first, wire, radius.CodeAccessAccept)
+	for i := range 200 {
+		acct := mustEncodeRequest(t, acctRequest(t, rfc2866.AcctStatusType_Value_InterimUpdate, "aa-bb-cc-0d-ee-ff", fmt.Sprint("s", i)))
+		acct[4] ^= 0xff // the Request Authenticator no longer matches
+		ts.handlePacket(t.Context(), portAcct, src, acct)
+		access := mustEncodeRequest(t, papRequest(t, fmt.Sprint("hs-", i), "s3cret-pass", "aa-bb-cc-0d-ee-ff"))
+		access[len(access)-1] ^= 0xff // the Message-Authenticator no longer matches
+		ts.handlePacket(t.Context(), portAuth, src, access)
+	}
+	if got := ts.dropped(dropBadAuthenticator) + ts.dropped(dropBadMessageAuthenticator); got != 400 {
+		t.Errorf("forged packets dropped: %v, want 400", got)
+	}
+	if again := ts.handlePacket(t.Context(), portAuth, src, bytes.Clone(wire)); !bytes.Equal(again, first) {
+		t.Error("the NAS's retransmit was not answered from the cache")
+	}
+	if auth, _, _ := ts.store.calls(); len(auth) != 1 {
+		t.Errorf("Authorize called %d times, want once", len(auth))
 	}
 }

@@ -520,19 +520,27 @@ func (s *Server) handlePacket(ctx context.Context, p port, src netip.AddrPort, b
 		s.drop(ctx, dropWrongPort, src, ns, slog.String("code", code.String()), slog.String("port", p.String()))
 		return nil
 	}
+	r := s.requests.get()
+	defer s.requests.put(r)
+	req, err := r.parse(b, ns.secret)
+	if err != nil {
+		s.drop(ctx, dropMalformed, src, ns, slog.String("err", err.Error()))
+		return nil
+	}
 	if code == radius.CodeStatusServer {
 		// Not cached: it changes nothing, so answering it again costs
 		// no more than looking the answer up.
-		r := s.requests.get()
-		defer s.requests.put(r)
-		req, err := r.parse(b, ns.secret)
-		if err != nil {
-			s.drop(ctx, dropMalformed, src, ns, slog.String("err", err.Error()))
-			return nil
-		}
 		return s.handleStatus(ctx, ns, p, src, b, req)
 	}
 
+	// Well-formed and authentic before it takes a place in the duplicate
+	// cache: forged packets from a NAS's address would otherwise push
+	// real requests out of it, and a NAS's retransmit would be handled
+	// twice.
+	if why, ok := s.authenticate(ns, code, b); !ok {
+		s.drop(ctx, why, src, ns)
+		return nil
+	}
 	e, state, cached := s.cache.begin(s.cache.key(src, b))
 	switch state {
 	case cacheAnswered:
@@ -545,18 +553,11 @@ func (s *Server) handlePacket(ctx context.Context, p port, src netip.AddrPort, b
 	var reply []byte
 	// Deferred so that the entry is settled even if a handler panics.
 	defer func() { s.cache.finish(e, reply) }()
-
-	r := s.requests.get()
-	defer s.requests.put(r)
-	if _, err := r.parse(b, ns.secret); err != nil {
-		s.drop(ctx, dropMalformed, src, ns, slog.String("err", err.Error()))
-		return nil
-	}
 	switch code {
 	case radius.CodeAccessRequest:
-		reply = s.handleAccess(ctx, ns, src, b, r)
+		reply = s.handleAccess(ctx, ns, src, r)
 	case radius.CodeAccountingRequest:
-		reply = s.handleAccounting(ctx, ns, src, b, r)
+		reply = s.handleAccounting(ctx, ns, src, r)
 	}
 	return reply
 }
@@ -643,6 +644,27 @@ func (r *request) parse(b, secret []byte) (*radius.Packet, error) {
 	r.pkt = radius.Packet{Code: radius.Code(b[0]), Identifier: b[1], Secret: secret, Attributes: attrs}
 	copy(r.pkt.Authenticator[:], b[4:headerLen])
 	return &r.pkt, nil
+}
+
+// authenticate checks what proves that the request b (an Access- or
+// Accounting-Request) comes from the NAS ns, and says why it drops one
+// that fails. An Accounting-Request's authenticator is a keyed digest of
+// the packet (RFC 2866 §3); an Access-Request's is random, so only its
+// Message-Authenticator proves anything (RFC 3579 §3.2), and a NAS that
+// requires it must send it. A Message-Authenticator that is present must
+// be right on either.
+func (s *Server) authenticate(ns *nasState, code radius.Code, b []byte) (dropReason, bool) {
+	if code == radius.CodeAccountingRequest && !ns.isAuthenticRequest(b) {
+		return dropBadAuthenticator, false
+	}
+	switch present, ok := ns.verifyMessageAuthenticator(b); {
+	case present && !ok:
+		// Also what a wrong shared secret looks like.
+		return dropBadMessageAuthenticator, false
+	case !present && code == radius.CodeAccessRequest && ns.nas.RequiresMessageAuthenticator():
+		return dropNoMessageAuthenticator, false
+	}
+	return 0, true
 }
 
 // handleStatus answers a Status-Server (RFC 5997): Access-Accept on the
