@@ -503,3 +503,37 @@ func TestForgedRequestsNotCached(t *testing.T) {
 		t.Errorf("Authorize called %d times, want once", len(auth))
 	}
 }
+
+// TestProxyStateNeedsMessageAuthenticator: from a NAS that need not send
+// Message-Authenticator, an Access-Request without one is answered, but
+// not when it carries Proxy-State, which the reply would echo (and the
+// cache keep) for anyone who forges it.
+func TestProxyStateNeedsMessageAuthenticator(t *testing.T) {
+	ts := newServer(t, withNAS(testNAS(session.KindGeneric, false)))
+	src := netip.MustParseAddrPort("127.0.0.1:1645")
+	bare := func(proxyState bool) []byte {
+		p := papRequest(t, "hs-user", "s3cret-pass", "aa-bb-cc-0d-ee-ff")
+		if proxyState {
+			p.Add(proxyStateType, bytes.Repeat([]byte{'p'}, 250))
+		}
+		b, err := p.Encode() // no Message-Authenticator
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if got := ts.handlePacket(t.Context(), portAuth, src, bare(false)); got == nil {
+		t.Error("an Access-Request without Message-Authenticator from a NAS that need not send it got no reply")
+	}
+	if got := ts.handlePacket(t.Context(), portAuth, src, bare(true)); got != nil {
+		t.Error("an Access-Request with Proxy-State and without Message-Authenticator got a reply")
+	}
+	if got := ts.dropped(dropNoMessageAuthenticator); got != 1 {
+		t.Errorf("dropped{no_message_authenticator} = %v, want 1", got)
+	}
+	// With a Message-Authenticator, Proxy-State is echoed as usual.
+	p := papRequest(t, "hs-user", "s3cret-pass", "aa-bb-cc-0d-ee-ff")
+	p.Add(proxyStateType, []byte("proxy-1"))
+	wire := mustEncodeRequest(t, p)
+	checkReply(t, ts.handlePacket(t.Context(), portAuth, src, wire), wire, radius.CodeAccessAccept)
+}

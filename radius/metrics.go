@@ -17,7 +17,7 @@ const (
 	dropOverload                                  // the queue was full
 	dropPanic                                     // a bug; logged with a stack trace
 	dropDuplicateInProgress                       // a retransmit of a request still being handled
-	dropNoMessageAuthenticator                    // required but absent
+	dropNoMessageAuthenticator                    // required (by the NAS's setting, or by Proxy-State) but absent
 	dropBadMessageAuthenticator                   // wrong HMAC, wrong secret, two of them or a bad length
 	dropBadAuthenticator                          // Accounting-Request whose authenticator is wrong
 	dropStoreUnavailable                          // Redis did not answer in time; the NAS retries

@@ -537,7 +537,7 @@ func (s *Server) handlePacket(ctx context.Context, p port, src netip.AddrPort, b
 	// cache: forged packets from a NAS's address would otherwise push
 	// real requests out of it, and a NAS's retransmit would be handled
 	// twice.
-	if why, ok := s.authenticate(ns, code, b); !ok {
+	if why, ok := s.authenticate(ns, code, b, req); !ok {
 		s.drop(ctx, why, src, ns)
 		return nil
 	}
@@ -646,14 +646,18 @@ func (r *request) parse(b, secret []byte) (*radius.Packet, error) {
 	return &r.pkt, nil
 }
 
-// authenticate checks what proves that the request b (an Access- or
-// Accounting-Request) comes from the NAS ns, and says why it drops one
-// that fails. An Accounting-Request's authenticator is a keyed digest of
-// the packet (RFC 2866 §3); an Access-Request's is random, so only its
-// Message-Authenticator proves anything (RFC 3579 §3.2), and a NAS that
-// requires it must send it. A Message-Authenticator that is present must
-// be right on either.
-func (s *Server) authenticate(ns *nasState, code radius.Code, b []byte) (dropReason, bool) {
+// authenticate checks what proves that the request b, req parsed (an
+// Access- or Accounting-Request), comes from the NAS ns, and says why it
+// drops one that fails. An Accounting-Request's authenticator is a keyed
+// digest of the packet (RFC 2866 §3); an Access-Request's is random, so
+// only its Message-Authenticator proves anything (RFC 3579 §3.2), and a
+// NAS that requires it must send it. An Access-Request with Proxy-State
+// must have one whatever the NAS's setting: every Proxy-State is copied
+// into the reply, which anyone could otherwise make large and have
+// cached, and a proxied request without one is what BlastRADIUS forges
+// (FreeRADIUS's limit_proxy_state does the same). A Message-Authenticator
+// that is present must be right on either.
+func (s *Server) authenticate(ns *nasState, code radius.Code, b []byte, req *radius.Packet) (dropReason, bool) {
 	if code == radius.CodeAccountingRequest && !ns.isAuthenticRequest(b) {
 		return dropBadAuthenticator, false
 	}
@@ -661,10 +665,19 @@ func (s *Server) authenticate(ns *nasState, code radius.Code, b []byte) (dropRea
 	case present && !ok:
 		// Also what a wrong shared secret looks like.
 		return dropBadMessageAuthenticator, false
-	case !present && code == radius.CodeAccessRequest && ns.nas.RequiresMessageAuthenticator():
+	case !present && code == radius.CodeAccessRequest && (ns.nas.RequiresMessageAuthenticator() || hasProxyState(req)):
 		return dropNoMessageAuthenticator, false
 	}
 	return 0, true
+}
+
+func hasProxyState(req *radius.Packet) bool {
+	for _, a := range req.Attributes {
+		if a.Type == proxyStateType {
+			return true
+		}
+	}
+	return false
 }
 
 // handleStatus answers a Status-Server (RFC 5997): Access-Accept on the
