@@ -61,8 +61,15 @@ func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrP
 		s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
 		return nil
 	}
-	return s.answerAccess(ctx, ns, src, req, radius.CodeAccessReject, attrs, ar, start, slog.LevelInfo, "access rejected",
-		slog.String("reason", reject), slog.Bool("mac_auth", ar.MACAuth))
+	level := slog.LevelDebug
+	logAttrs := []slog.Attr{slog.String("reason", reject), slog.Bool("mac_auth", ar.MACAuth)}
+	if ok, suppressed := s.rejectLog.allow(start); ok {
+		level = slog.LevelInfo
+		if suppressed > 0 {
+			logAttrs = append(logAttrs, slog.Int64("suppressed", suppressed))
+		}
+	}
+	return s.answerAccess(ctx, ns, src, req, radius.CodeAccessReject, attrs, ar, start, level, "access rejected", logAttrs...)
 }
 
 func (s *Server) accept(ctx context.Context, ns *nasState, src netip.AddrPort, req *radius.Packet, ar session.AuthRequest, d session.Decision, start time.Time) []byte {

@@ -164,6 +164,10 @@ type Server struct {
 	requests requestPool
 
 	warnStore, warnIO, warnUnattributed warnLimiter
+	// rejectLog bounds the info lines of rejected Access-Requests, which
+	// anyone can cause from a NAS that need not send
+	// Message-Authenticator.
+	rejectLog lineBudget
 
 	// dyn is the RFC 5176 client and live quota enforcement (coa.go,
 	// enforce.go); Serve runs its workers.
@@ -233,13 +237,14 @@ func New(cfg Config, nases *session.NASTable, store Store, logger *slog.Logger, 
 		return nil, err
 	}
 	s := &Server{
-		cfg:    cfg,
-		nases:  nases,
-		nas:    make(map[*session.NAS]*nasState),
-		store:  store,
-		logger: logger.With("server", "radius"),
-		m:      m,
-		cache:  newResponseCache(cfg.DuplicateWindow, cfg.cacheSize, cfg.now),
+		cfg:       cfg,
+		nases:     nases,
+		nas:       make(map[*session.NAS]*nasState),
+		store:     store,
+		logger:    logger.With("server", "radius"),
+		m:         m,
+		cache:     newResponseCache(cfg.DuplicateWindow, cfg.cacheSize, cfg.now),
+		rejectLog: lineBudget{max: rejectLinesPerSecond},
 		bufs: sync.Pool{New: func() any {
 			b := make([]byte, radius.MaxPacketLength)
 			return &b
@@ -740,6 +745,36 @@ func (s *Server) drop(ctx context.Context, r dropReason, src netip.AddrPort, ns 
 		attrs = append(attrs, slog.String("nas", ns.nas.Name))
 	}
 	s.logger.LogAttrs(ctx, slog.LevelDebug, "packet dropped", attrs...)
+}
+
+// rejectLinesPerSecond is how many rejected Access-Requests a second are
+// logged at info; the rest go to debug, and the counters have them all.
+const rejectLinesPerSecond = 20
+
+// lineBudget lets up to max log lines a second through at their level;
+// the caller writes the rest at debug, and the next line let through says
+// how many were not.
+type lineBudget struct {
+	mu         sync.Mutex
+	max        int
+	second     int64 // the Unix second counted in
+	used       int
+	suppressed int64
+}
+
+func (b *lineBudget) allow(now time.Time) (ok bool, suppressed int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if sec := now.Unix(); sec != b.second {
+		b.second, b.used = sec, 0
+	}
+	if b.used >= b.max {
+		b.suppressed++
+		return false, 0
+	}
+	b.used++
+	suppressed, b.suppressed = b.suppressed, 0
+	return true, suppressed
 }
 
 // warnLimiter lets one warning a second through, so that a failure that

@@ -422,3 +422,20 @@ func TestIPText(t *testing.T) {
 		}
 	}
 }
+
+func TestLineBudget(t *testing.T) {
+	b := lineBudget{max: 3}
+	at := time.Unix(1_800_000_000, 0)
+	for i := range 5 {
+		ok, _ := b.allow(at.Add(time.Duration(i) * time.Millisecond))
+		if want := i < 3; ok != want {
+			t.Errorf("line %d in the first second: allowed %v, want %v", i+1, ok, want)
+		}
+	}
+	if ok, suppressed := b.allow(at.Add(time.Second)); !ok || suppressed != 2 {
+		t.Errorf("the next second's first line: allowed %v, suppressed %d; want true, 2", ok, suppressed)
+	}
+	if _, suppressed := b.allow(at.Add(time.Second)); suppressed != 0 {
+		t.Errorf("suppressed reported twice: %d", suppressed)
+	}
+}
