@@ -109,7 +109,7 @@ type captiveState struct {
 func (s *Server) captive(c *gin.Context) {
 	st := captiveState{
 		Captive:       true,
-		UserPortalURL: s.userPortalURL(c.Request),
+		UserPortalURL: s.userPortalURL(),
 		VenueInfoURL:  s.cfg.Captive.VenueInfoURL,
 	}
 	code := http.StatusOK
@@ -180,13 +180,15 @@ func (s *Server) captiveLookup(c *gin.Context, st *captiveState) error {
 }
 
 // userPortalURL is the user-portal-url: the configured one, else the
-// portal's public URL, else its address as this request names it.
-func (s *Server) userPortalURL(r *http.Request) string {
-	switch {
-	case s.cfg.Captive.UserPortalURL != "":
+// portal's public URL when it is https, else none. RFC 8908 §5 allows
+// only https; and the request's own address is not ours to hand out,
+// since its Host header is whatever the client sent.
+func (s *Server) userPortalURL() string {
+	if s.cfg.Captive.UserPortalURL != "" {
 		return s.cfg.Captive.UserPortalURL
-	case s.cfg.PublicURL != "":
+	}
+	if strings.HasPrefix(s.cfg.PublicURL, "https://") {
 		return s.cfg.PublicURL
 	}
-	return s.redirectBase(r) + "/"
+	return ""
 }

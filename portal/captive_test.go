@@ -105,7 +105,7 @@ func TestCaptiveAPI(t *testing.T) {
 			name: "online", target: "http://portal.test/api/captive", client: "10.1.0.5:50000", status: online,
 			code: 200, asked: " 10.1.0.5",
 			want: map[string]any{
-				"captive": false, "user-portal-url": "http://portal.test/",
+				"captive": false,
 				"seconds-remaining": 40.0 * 60, "bytes-remaining": float64(40 << 20), "can-extend-session": false,
 			},
 		},
@@ -130,12 +130,12 @@ func TestCaptiveAPI(t *testing.T) {
 		{
 			name: "unknown client", target: "http://portal.test/api/captive", client: "10.1.0.9:50000", err: session.ErrNotFound,
 			code: 200, asked: " 10.1.0.9",
-			want: map[string]any{"captive": true, "user-portal-url": "http://portal.test/"},
+			want: map[string]any{"captive": true},
 		},
 		{
 			name: "unknown NAS named", target: "http://portal.test/api/captive?nas=elsewhere", client: "10.1.0.5:50000", status: online,
 			code: 200, asked: "",
-			want: map[string]any{"captive": true, "user-portal-url": "http://portal.test/"},
+			want: map[string]any{"captive": true},
 		},
 		{
 			name: "custom path", target: "http://portal.test/captive.json", client: "[2001:db8::5]:50000", err: session.ErrNotFound,
@@ -144,12 +144,12 @@ func TestCaptiveAPI(t *testing.T) {
 				c.Captive.VenueInfoURL = "https://www.example.org/wifi"
 			},
 			code: 200, asked: " 2001:db8::5",
-			want: map[string]any{"captive": true, "user-portal-url": "http://portal.test/", "venue-info-url": "https://www.example.org/wifi"},
+			want: map[string]any{"captive": true, "venue-info-url": "https://www.example.org/wifi"},
 		},
 		{
 			name: "store down", target: "http://portal.test/api/captive", client: "10.1.0.5:50000", err: fmt.Errorf("%w: refused", session.ErrUnavailable),
 			code: 503, asked: " 10.1.0.5",
-			want: map[string]any{"captive": true, "user-portal-url": "http://portal.test/"},
+			want: map[string]any{"captive": true},
 		},
 	}
 	for _, tt := range tests {
@@ -180,8 +180,32 @@ func TestCaptiveAPI(t *testing.T) {
 func TestCaptiveWithoutCaptiveStore(t *testing.T) {
 	s := newCaptiveServer(t, &fakeStore{}, nil)
 	code, got := askCaptive(t, s, "http://portal.test/api/captive", "10.1.0.5:1")
-	if code != 200 || got["captive"] != true || len(got) != 2 {
+	if code != 200 || got["captive"] != true || len(got) != 1 {
 		t.Errorf("GET /api/captive with a store that cannot look up = %d %v, want 200 captive", code, got)
+	}
+}
+
+// TestCaptiveUserPortalURL: the user-portal-url is https (RFC 8908 §5) and
+// ours, never built from what the request says its host is.
+func TestCaptiveUserPortalURL(t *testing.T) {
+	tests := []struct {
+		name, publicURL, userPortalURL, want string
+	}{
+		{"nothing configured", "", "", ""},
+		{"an http public URL", "http://portal.example.org/", "", ""},
+		{"an https public URL", "https://portal.example.org/", "", "https://portal.example.org/"},
+		{"configured", "https://portal.example.org/", "https://wifi.example.org/login", "https://wifi.example.org/login"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newCaptiveServer(t, &fakeStore{}, func(c *Config) {
+				c.PublicURL, c.Captive.UserPortalURL = tt.publicURL, tt.userPortalURL
+			})
+			_, got := askCaptive(t, s, "http://evil.example/api/captive", "10.1.0.5:1")
+			if u, _ := got["user-portal-url"].(string); u != tt.want {
+				t.Errorf("user-portal-url = %q, want %q (request Host evil.example)", u, tt.want)
+			}
+		})
 	}
 }
 

@@ -105,9 +105,10 @@ func testQuotaEnforcement(t *testing.T, action string) {
 
 	// RFC 8908, field by field: the phone by its address behind NAS B, and
 	// a client nobody knows.
-	portalURL := "http://" + d.portal + "/"
+	// No user-portal-url: the demo's portal is plain http, and RFC 8908
+	// allows only https.
 	wantOnline := map[string]any{
-		"captive": false, "user-portal-url": portalURL, "venue-info-url": venueURL, "can-extend-session": false,
+		"captive": false, "venue-info-url": venueURL, "can-extend-session": false,
 	}
 	if action == "disconnect" {
 		wantOnline["bytes-remaining"] = float64(20 * mib)
@@ -118,7 +119,7 @@ func testQuotaEnforcement(t *testing.T, action string) {
 		}
 	})
 	checkCaptive(t, d, phoneIP, "?nas=nas-b", wantOnline, nil)
-	wantCaptive := map[string]any{"captive": true, "user-portal-url": portalURL, "venue-info-url": venueURL}
+	wantCaptive := map[string]any{"captive": true, "venue-info-url": venueURL}
 	checkCaptive(t, d, strangerIP, "", wantCaptive, nil)
 	checkCaptive(t, d, phoneIP, "?nas=demo", wantCaptive, nil)
 
