@@ -39,8 +39,8 @@ type CaptiveConfig struct {
 	// Path is where the API answers. Default "/api/captive".
 	Path string `yaml:"path"`
 	// UserPortalURL is the user-portal-url, where a captive user logs in.
-	// RFC 8908 requires https. Default: portal.public_url, else the
-	// portal's own address as the request names it.
+	// RFC 8908 requires https. Default: portal.public_url when it is
+	// https, else none.
 	UserPortalURL string `yaml:"user_portal_url"`
 	// VenueInfoURL is the venue-info-url, a page about the place (the
 	// city's WiFi page); optional.
