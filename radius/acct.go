@@ -141,6 +141,9 @@ func parseAcctRecord(req *radius.Packet, nas, nasIP string, status rfc2866.AcctS
 	rec.InputOctets = counter(req, rfc2866.AcctInputOctets_Type, rfc2869.AcctInputGigawords_Type)
 	rec.OutputOctets = counter(req, rfc2866.AcctOutputOctets_Type, rfc2869.AcctOutputGigawords_Type)
 	rec.SessionTime, _ = radius.Integer(req.Get(rfc2866.AcctSessionTime_Type))
+	if d, err := radius.Integer(req.Get(rfc2866.AcctDelayTime_Type)); err == nil {
+		rec.Delay = time.Duration(d) * time.Second
+	}
 	for _, c := range req.Attributes {
 		if c.Type == rfc2865.Class_Type && string(c.Attribute) == classThrottled {
 			rec.Throttled = true

@@ -99,11 +99,19 @@ func newIndexer(rdb redis.UniversalClient, retention, active time.Duration, now 
 	}
 }
 
-// merge combines two updates of one session: the later time, closed if
-// either closed it, and the AP where one knows it.
+// merge combines two updates of one session: the later time, the state
+// of the later record (closed if either closed it in the same second: the
+// records of concurrent requests may be added out of order, and any
+// record of a closed session says closed unless the NAS reused its ID for
+// a new one), and the AP where one knows it.
 func (u indexEntryUpdate) merge(v indexEntryUpdate) indexEntryUpdate {
+	switch {
+	case u.at < v.at:
+		u.closed = v.closed
+	case u.at == v.at:
+		u.closed = u.closed || v.closed
+	}
 	u.at = max(u.at, v.at)
-	u.closed = u.closed || v.closed
 	if u.ap == "" {
 		u.ap = v.ap
 	}

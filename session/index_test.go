@@ -58,3 +58,21 @@ func TestIndexerKeepsUpdatesWhileRedisIsAway(t *testing.T) {
 		t.Error("a closed indexer scheduled a flush")
 	}
 }
+
+func TestIndexEntryMerge(t *testing.T) {
+	tests := []struct {
+		name       string
+		old, new   indexEntryUpdate
+		wantClosed bool
+	}{
+		{"open, then closed", indexEntryUpdate{at: 10}, indexEntryUpdate{at: 20, closed: true}, true},
+		{"closed, then an earlier record added late", indexEntryUpdate{at: 20, closed: true}, indexEntryUpdate{at: 10}, true},
+		{"open and closed in one second", indexEntryUpdate{at: 10, closed: true}, indexEntryUpdate{at: 10}, true},
+		{"closed, then its ID reused", indexEntryUpdate{at: 10, closed: true}, indexEntryUpdate{at: 2000}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.new.merge(tt.old); got.closed != tt.wantClosed || got.at != max(tt.old.at, tt.new.at) {
+			t.Errorf("%s: merged %+v, want closed %v at %d", tt.name, got, tt.wantClosed, max(tt.old.at, tt.new.at))
+		}
+	}
+}

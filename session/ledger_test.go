@@ -381,3 +381,46 @@ func TestLedgerClockSkewAtMidnight(t *testing.T) {
 		}
 	})
 }
+
+// TestReusedSessionID: a NAS whose session counter restarted sends a Start
+// under the ID of a session it closed earlier. That is a new session: it
+// counts from 0 and is enforced. A Start that merely arrives late, within
+// a live TTL of the Stop or with an Acct-Delay-Time that says it happened
+// before, changes nothing.
+func TestReusedSessionID(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		s, clk := newStore(t, rdb, testConfig()) // 100 MiB a day, live TTL 16 min
+		t0 := clk.Now()
+		mustAccount(t, s, acct(session.AcctStart, "s1", 0, 0))
+		mustAccount(t, s, acct(session.AcctStop, "s1", 40*mib, 50*mib))
+		// The index entries are written within 100 ms (a reader writes
+		// them at once), long before the NAS reuses the ID.
+		if n, _ := s.ActiveSessions(context.Background(), []string{"nas1"}); n["nas1"] != 0 {
+			t.Errorf("after the Stop: %v open sessions, want 0", n)
+		}
+
+		clk.Set(t0.Add(5 * time.Minute))
+		if u := mustAccount(t, s, acct(session.AcctStart, "s1", 0, 0)); u.Total() != 90*mib {
+			t.Errorf("a late Start 5 min after the Stop: total %d MiB, want 90", u.Total()/mib)
+		}
+		clk.Set(t0.Add(30 * time.Minute))
+		late := acct(session.AcctStart, "s1", 0, 0)
+		late.Delay = 28 * time.Minute
+		mustAccount(t, s, late)
+		// Still the old, closed session: below its counters nothing counts.
+		if u := mustAccount(t, s, acct(session.AcctInterim, "s1", 10*mib, 20*mib)); u.Total() != 90*mib {
+			t.Errorf("after a Start delayed 28 min: total %d MiB, want 90", u.Total()/mib)
+		}
+
+		// More than a live TTL after the last record of the old session.
+		clk.Set(t0.Add(50 * time.Minute))
+		mustAccount(t, s, acct(session.AcctStart, "s1", 0, 0))
+		u := mustAccount(t, s, acct(session.AcctInterim, "s1", 10*mib, 20*mib))
+		if u.Total() != 120*mib || !u.Enforce {
+			t.Errorf("the new session's interim: total %d MiB, enforce %v; want 120, true", u.Total()/mib, u.Enforce)
+		}
+		if n, _ := s.ActiveSessions(context.Background(), []string{"nas1"}); n["nas1"] != 1 {
+			t.Errorf("the new session under the old ID: %v open sessions, want 1", n)
+		}
+	})
+}

@@ -93,9 +93,11 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // accepted throttled, 17 the position of the policy's window among the
 // windows (from 1), 18 the data total at which the policy acts (0: never),
 // 19 the online seconds at which it acts (0: never), 20 the use hash's
-// TTL, then for each window in use its ID, how long its ledger is kept
-// (its end + retention - now, in s), and where it is (0: a field of the
-// use hash, else the position of its key in KEYS).
+// TTL, 21 a time (Unix s): a Start for a session closed before it begins
+// the session anew (the NAS reused the session ID; 0 for other records),
+// then for each window in use its ID, how long its ledger is kept (its
+// end + retention - now, in s), and where it is (0: a field of the use
+// hash, else the position of its key in KEYS).
 // Returns: the lowest enforcement level among the device's open sessions
 // that are not leased (99 when none, or when no allowance is reached),
 // flags: 1 when the session's client-address entry must be written (the
@@ -104,9 +106,15 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // late record of a closed session); then input, output and online
 // seconds of each window.
 const acctScript = closedLua + `
-local cur = redis.call('HMGET', KEYS[1], 'in', 'out', 'time', 'state', 'ip', 'ipx', 'ap', 'nasip')
+local cur = redis.call('HMGET', KEYS[1], 'in', 'out', 'time', 'state', 'ip', 'ipx', 'ap', 'nasip', 'updated')
 local now = tonumber(ARGV[5])
 local field = ARGV[8] .. ':' .. ARGV[9]
+if cur[4] == 'closed' and (tonumber(cur[9]) or 0) < tonumber(ARGV[21]) then
+  -- A new session under an old session ID: what was kept of the old
+  -- one (counters, enforcement state) is not the new one's.
+  redis.call('DEL', KEYS[1])
+  cur = {}
+end
 local fresh = not cur[4]
 -- Counters stay the decimal strings they arrived as: Redis formats a Lua
 -- number handed to redis.call with %.17g, which costs more than all the
@@ -164,8 +172,8 @@ end
 local res = {99, flags}
 local changed = din > 0 or dout > 0 or dtime > 0
 local today = ''
-for i = 1, (#ARGV - 20) / 3 do
-  local id, k = ARGV[18 + 3 * i], tonumber(ARGV[20 + 3 * i])
+for i = 1, (#ARGV - 21) / 3 do
+  local id, k = ARGV[19 + 3 * i], tonumber(ARGV[21 + 3 * i])
   local ui, uo, ut = 0, 0, 0
   if k == 0 then
     -- The day's ledger, a field of the use hash.
@@ -188,7 +196,7 @@ for i = 1, (#ARGV - 20) / 3 do
     ui, uo, ut = (tonumber(u[1]) or 0) + din, (tonumber(u[2]) or 0) + dout, (tonumber(u[3]) or 0) + dtime
     if not u[1] then
       redis.call('HSET', KEYS[k], 'in', string.format('%d', ui), 'out', string.format('%d', uo), 't', string.format('%d', ut))
-      redis.call('EXPIRE', KEYS[k], ARGV[19 + 3 * i])
+      redis.call('EXPIRE', KEYS[k], ARGV[20 + 3 * i])
     elseif changed then
       redis.call('HSET', KEYS[k], 'in', string.format('%d', ui), 'out', string.format('%d', uo), 't', string.format('%d', ut))
     end

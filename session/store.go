@@ -635,6 +635,9 @@ type AcctRecord struct {
 	OutputOctets uint64
 	// SessionTime is the session's cumulative online time in seconds.
 	SessionTime uint32
+	// Delay is how long the NAS has been trying to send the record
+	// (Acct-Delay-Time): it happened that long before it arrived.
+	Delay time.Duration
 	// Throttled is true when the session was accepted at the throttled
 	// rate (the NAS echoes the accept's Class), so it needs no CoA for it.
 	Throttled bool
@@ -707,7 +710,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 		throttled = "1"
 	}
 	keys := []string{sk, useKey(d), closedKey(d)}
-	args := make([]any, 20, 20+3*len(s.windows))
+	args := make([]any, 21, 21+3*len(s.windows))
 	at := -1 // the position of the policy's window among s.windows
 	for i, w := range s.windows {
 		lg := s.ledgerOf(d, w, now)
@@ -729,6 +732,13 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	args[10], args[11], args[12], args[13], args[14] = r.AP, r.SSID, r.IP, r.Username, r.NASIP
 	args[15], args[16], args[17], args[18] = throttled, at+1, int64(pol.Data), secs(pol.OnlineTime)
 	args[19] = secs(s.useTTL(now))
+	// A Start for a session that closed a live TTL before the Start
+	// happened is a new session under a session ID the NAS used before
+	// (its counter restarted): no retransmit comes that late.
+	args[20] = 0
+	if r.Status == AcctStart {
+		args[20] = now.Add(-r.Delay - live).Unix()
+	}
 
 	// The script, and the client-address entry of the RFC 8908 API where a
 	// Start surely makes it, go out together; an interim writes it only
