@@ -105,7 +105,7 @@ func TestCaptiveAPI(t *testing.T) {
 			name: "online", target: "http://portal.test/api/captive", client: "10.1.0.5:50000", status: online,
 			code: 200, asked: " 10.1.0.5",
 			want: map[string]any{
-				"captive": false,
+				"captive":           false,
 				"seconds-remaining": 40.0 * 60, "bytes-remaining": float64(40 << 20), "can-extend-session": false,
 			},
 		},
