@@ -32,7 +32,7 @@ FUZZ_TARGETS := ./session:FuzzParseMAC ./radius:FuzzHandlePacket ./radius:FuzzMe
                 ./portal:FuzzRedirect ./portal:FuzzAccept \
                 ./session:FuzzParseCursor ./portal:FuzzSessionQuery
 
-.PHONY: all build run test deps check generate check-generate unit fuzz clean screenshots bench bench-scale profile
+.PHONY: all build run test deps check generate check-generate unit race fuzz clean screenshots bench bench-scale profile
 
 all: build
 
@@ -44,7 +44,7 @@ run: build
 	$(BIN)/hotspotd -config $(CONFIG)
 
 ## test: everything CI runs. A missing tool is an error, never a skip.
-test: deps check unit fuzz
+test: deps check unit race fuzz
 
 ## deps: install what the tests need (as root, with apt-get), or say what is missing.
 deps:
@@ -100,6 +100,11 @@ check-generate:
 
 unit:
 	$(GO) test -count=1 ./...
+
+## race: the suite again under the race detector (the server, the store
+## and the portal are concurrent throughout).
+race:
+	$(GO) test -race -count=1 ./...
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
