@@ -70,9 +70,7 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 		// since are new ones, which a late or retransmitted
 		// Accounting-On must not close.
 		result = acctResultOf(status)
-		delay, _ := rfc2866.AcctDelayTime_Lookup(req) // absent: 0
-		at := start.Add(-time.Duration(delay) * time.Second)
-		closed, err := s.store.CloseNAS(ctx, ns.nas.Name, src.Addr(), at)
+		closed, err := s.store.CloseNAS(ctx, ns.nas.Name, src.Addr(), delayOf(req))
 		if err != nil {
 			s.storeUnavailable(ctx, ns, src, mac, time.Since(start), err)
 			return nil
@@ -141,9 +139,7 @@ func parseAcctRecord(req *radius.Packet, nas, nasIP string, status rfc2866.AcctS
 	rec.InputOctets = counter(req, rfc2866.AcctInputOctets_Type, rfc2869.AcctInputGigawords_Type)
 	rec.OutputOctets = counter(req, rfc2866.AcctOutputOctets_Type, rfc2869.AcctOutputGigawords_Type)
 	rec.SessionTime, _ = radius.Integer(req.Get(rfc2866.AcctSessionTime_Type))
-	if d, err := radius.Integer(req.Get(rfc2866.AcctDelayTime_Type)); err == nil {
-		rec.Delay = time.Duration(d) * time.Second
-	}
+	rec.Delay = delayOf(req)
 	for _, c := range req.Attributes {
 		if c.Type == rfc2865.Class_Type && string(c.Attribute) == classThrottled {
 			rec.Throttled = true
@@ -165,6 +161,13 @@ func parseAcctRecord(req *radius.Packet, nas, nasIP string, status rfc2866.AcctS
 	}
 	rec.MAC = mac
 	return rec, 0, true
+}
+
+// delayOf returns the record's Acct-Delay-Time (RFC 2866 §5.2): how long
+// the NAS has been trying to send it. Absent or malformed, 0.
+func delayOf(req *radius.Packet) time.Duration {
+	d, _ := radius.Integer(req.Get(rfc2866.AcctDelayTime_Type))
+	return time.Duration(d) * time.Second
 }
 
 // counter returns a 64-bit session counter from its octets attribute and

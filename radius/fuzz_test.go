@@ -43,7 +43,7 @@ func (f *fuzzStore) Account(ctx context.Context, r session.AcctRecord) (session.
 	return session.Usage{Input: int64(r.InputOctets)}, nil
 }
 
-func (f *fuzzStore) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, at time.Time) (int, error) {
+func (f *fuzzStore) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, delay time.Duration) (int, error) {
 	return 0, nil
 }
 

@@ -50,7 +50,7 @@ type fakeStore struct {
 	authCalls  []session.AuthRequest
 	acctCalls  []session.AcctRecord
 	closeCalls []string
-	closeAt    []time.Time
+	closeDelay []time.Duration
 }
 
 func newFakeStore() *fakeStore {
@@ -124,11 +124,11 @@ func (f *fakeStore) Account(ctx context.Context, r session.AcctRecord) (session.
 	return session.Usage{Input: int64(r.InputOctets), Output: int64(r.OutputOctets)}, nil
 }
 
-func (f *fakeStore) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, at time.Time) (int, error) {
+func (f *fakeStore) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, delay time.Duration) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closeCalls = append(f.closeCalls, nas)
-	f.closeAt = append(f.closeAt, at)
+	f.closeDelay = append(f.closeDelay, delay)
 	if f.err != nil {
 		return 0, f.err
 	}

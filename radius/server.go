@@ -138,10 +138,10 @@ type Store interface {
 	// Accounting-Response only after it succeeded.
 	Account(ctx context.Context, r session.AcctRecord) (session.Usage, error)
 	// CloseNAS closes every open session of a NAS (Accounting-On/Off)
-	// that restarted or went down at the time at. Only sessions reported
-	// from nasIP are closed (one NAS entry may cover several
-	// controllers), and only those without a record since at.
-	CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, at time.Time) (int, error)
+	// that restarted or went down delay ago. Only sessions reported from
+	// nasIP are closed (one NAS entry may cover several controllers), and
+	// only those without a record since the restart.
+	CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, delay time.Duration) (int, error)
 	// MACHash returns the pseudonym logged in place of a MAC.
 	MACHash(m session.MAC) string
 }

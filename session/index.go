@@ -67,6 +67,7 @@ type indexEntryUpdate struct {
 	nas, ap string
 	at      int64 // the record's time, the score
 	closed  bool  // the record closed the session
+	anew    bool  // the record began the session anew under a closed one's ID
 }
 
 // indexer gathers index updates and writes them in batches.
@@ -99,16 +100,13 @@ func newIndexer(rdb redis.UniversalClient, retention, active time.Duration, now 
 	}
 }
 
-// merge combines two updates of one session: the later time, the state
-// of the later record (closed if either closed it in the same second: the
-// records of concurrent requests may be added out of order, and any
-// record of a closed session says closed unless the NAS reused its ID for
-// a new one), and the AP where one knows it.
+// merge combines update u of a session with v, added before it: the later
+// time, closed if either closed it (the records of concurrent requests
+// may be added out of order, and every record of a closed session says
+// closed), unless u began the session anew under a closed one's ID, and
+// the AP where one knows it.
 func (u indexEntryUpdate) merge(v indexEntryUpdate) indexEntryUpdate {
-	switch {
-	case u.at < v.at:
-		u.closed = v.closed
-	case u.at == v.at:
+	if !u.anew {
 		u.closed = u.closed || v.closed
 	}
 	u.at = max(u.at, v.at)
@@ -120,7 +118,8 @@ func (u indexEntryUpdate) merge(v indexEntryUpdate) indexEntryUpdate {
 
 // add records that session sk had a record at u.at; a later record of the
 // same session is merged with it before it is written (a closed session
-// stays closed). u.ap may be empty when the caller does not know it.
+// stays closed unless a Start begins it anew, see merge). u.ap may be
+// empty when the caller does not know it.
 func (x *indexer) add(sk string, u indexEntryUpdate) {
 	x.mu.Lock()
 	defer x.mu.Unlock()

@@ -67,8 +67,10 @@ func TestIndexEntryMerge(t *testing.T) {
 	}{
 		{"open, then closed", indexEntryUpdate{at: 10}, indexEntryUpdate{at: 20, closed: true}, true},
 		{"closed, then an earlier record added late", indexEntryUpdate{at: 20, closed: true}, indexEntryUpdate{at: 10}, true},
-		{"open and closed in one second", indexEntryUpdate{at: 10, closed: true}, indexEntryUpdate{at: 10}, true},
-		{"closed, then its ID reused", indexEntryUpdate{at: 10, closed: true}, indexEntryUpdate{at: 2000}, false},
+		// A Stop that read the clock before an interim that ran first.
+		{"closed, then a later open record", indexEntryUpdate{at: 10, closed: true}, indexEntryUpdate{at: 11}, true},
+		{"closed, then begun anew", indexEntryUpdate{at: 10, closed: true}, indexEntryUpdate{at: 2000, anew: true}, false},
+		{"begun anew, then open", indexEntryUpdate{at: 10, anew: true}, indexEntryUpdate{at: 20}, false},
 	}
 	for _, tt := range tests {
 		if got := tt.new.merge(tt.old); got.closed != tt.wantClosed || got.at != max(tt.old.at, tt.new.at) {

@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -393,11 +394,6 @@ func TestReusedSessionID(t *testing.T) {
 		t0 := clk.Now()
 		mustAccount(t, s, acct(session.AcctStart, "s1", 0, 0))
 		mustAccount(t, s, acct(session.AcctStop, "s1", 40*mib, 50*mib))
-		// The index entries are written within 100 ms (a reader writes
-		// them at once), long before the NAS reuses the ID.
-		if n, _ := s.ActiveSessions(context.Background(), []string{"nas1"}); n["nas1"] != 0 {
-			t.Errorf("after the Stop: %v open sessions, want 0", n)
-		}
 
 		clk.Set(t0.Add(5 * time.Minute))
 		if u := mustAccount(t, s, acct(session.AcctStart, "s1", 0, 0)); u.Total() != 90*mib {
@@ -421,6 +417,39 @@ func TestReusedSessionID(t *testing.T) {
 		}
 		if n, _ := s.ActiveSessions(context.Background(), []string{"nas1"}); n["nas1"] != 1 {
 			t.Errorf("the new session under the old ID: %v open sessions, want 1", n)
+		}
+	})
+}
+
+// TestReusedSessionIDAfterRestart: a NAS that restarted begins its session
+// counter anew, so the first IDs after its Accounting-On are those of the
+// sessions it closed. A Start that happened after the restart is a new
+// session, at once; one that happened before it (delayed) is not.
+func TestReusedSessionIDAfterRestart(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s, clk := newStore(t, rdb, testConfig()) // 100 MiB a day
+		t0 := clk.Now()
+		mustAccount(t, s, acct(session.AcctStart, "1", 0, 0))
+		mustAccount(t, s, acct(session.AcctInterim, "1", 40*mib, 50*mib))
+		clk.Set(t0.Add(time.Minute))
+		if n, err := s.CloseNAS(ctx, "nas1", netip.Addr{}, 0); n != 1 || err != nil {
+			t.Fatalf("CloseNAS = %d, %v; want 1", n, err)
+		}
+		clk.Set(t0.Add(2 * time.Minute))
+		late := acct(session.AcctStart, "1", 0, 0)
+		late.Delay = 90 * time.Second // happened before the restart
+		mustAccount(t, s, late)
+		if u := mustAccount(t, s, acct(session.AcctInterim, "1", 5*mib, 5*mib)); u.Total() != 90*mib {
+			t.Errorf("after a Start from before the restart: total %d MiB, want 90", u.Total()/mib)
+		}
+		mustAccount(t, s, acct(session.AcctStart, "1", 0, 0))
+		u := mustAccount(t, s, acct(session.AcctInterim, "1", 10*mib, 20*mib))
+		if u.Total() != 120*mib || !u.Enforce {
+			t.Errorf("the new session 1: total %d MiB, enforce %v; want 120, true", u.Total()/mib, u.Enforce)
+		}
+		if n, _ := s.ActiveSessions(ctx, []string{"nas1"}); n["nas1"] != 1 {
+			t.Errorf("after the restart: %v open sessions, want the new one", n)
 		}
 	})
 }

@@ -93,9 +93,9 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // accepted throttled, 17 the position of the policy's window among the
 // windows (from 1), 18 the data total at which the policy acts (0: never),
 // 19 the online seconds at which it acts (0: never), 20 the use hash's
-// TTL, 21 a time (Unix s): a Start for a session closed before it begins
-// the session anew (the NAS reused the session ID; 0 for other records),
-// then for each window in use its ID, how long its ledger is kept (its
+// TTL, 21 for a Start, when it happened (Unix s, its arrival less
+// Acct-Delay-Time; 0 for other records), then for each window in use its
+// ID, how long its ledger is kept (its
 // end + retention - now, in s), and where it is (0: a field of the use
 // hash, else the position of its key in KEYS).
 // Returns: the lowest enforcement level among the device's open sessions
@@ -103,17 +103,23 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // flags: 1 when the session's client-address entry must be written (the
 // session is new to this script, its address changed, or the entry
 // expires within a live TTL), 2 when the session is closed (a Stop, or a
-// late record of a closed session); then input, output and online
-// seconds of each window.
+// late record of a closed session), 4 when a Start began it anew under the
+// ID of a closed one; then input, output and online seconds of each
+// window.
 const acctScript = closedLua + `
-local cur = redis.call('HMGET', KEYS[1], 'in', 'out', 'time', 'state', 'ip', 'ipx', 'ap', 'nasip', 'updated')
+local cur = redis.call('HMGET', KEYS[1], 'in', 'out', 'time', 'state', 'ip', 'ipx', 'ap', 'nasip', 'updated', 'restart')
 local now = tonumber(ARGV[5])
 local field = ARGV[8] .. ':' .. ARGV[9]
-if cur[4] == 'closed' and (tonumber(cur[9]) or 0) < tonumber(ARGV[21]) then
-  -- A new session under an old session ID: what was kept of the old
-  -- one (counters, enforcement state) is not the new one's.
+local began, anew = tonumber(ARGV[21]), 0
+if began > 0 and cur[4] == 'closed' and ((tonumber(cur[9]) or 0) < began - tonumber(ARGV[6]) or began >= (tonumber(cur[10]) or began + 1)) then
+  -- A Start for a closed session that happened a live TTL after its
+  -- last record (no retransmit comes that late), or after the NAS
+  -- restarted and closed it: the NAS uses the session ID again (its
+  -- counter began anew). What was kept of the old session (counters,
+  -- enforcement state) is not the new one's.
   redis.call('DEL', KEYS[1])
   cur = {}
+  anew = 4
 end
 local fresh = not cur[4]
 -- Counters stay the decimal strings they arrived as: Redis formats a Lua
@@ -169,7 +175,7 @@ else
   redis.call('EXPIRE', KEYS[1], ARGV[6])
   redis.call('HSET', KEYS[2], field, si .. ' ' .. so .. ' ' .. st .. ' ' .. ARGV[5])
 end
-local res = {99, flags}
+local res = {99, flags + anew}
 local changed = din > 0 or dout > 0 or dtime > 0
 local today = ''
 for i = 1, (#ARGV - 21) / 3 do
@@ -327,8 +333,9 @@ return 1
 // KEYS: session, the device's use, its closed sessions. ARGV: now, keep
 // TTL, the NAS address the session must have been reported from ("" for
 // any: one NAS entry may cover several controllers, and only the one that
-// restarted lost its sessions), and the time (Unix s) from which a record
-// means the NAS still has the session ("" for none).
+// restarted lost its sessions), and the time (Unix s) the NAS restarted,
+// from which a record means the NAS has the session ("" for none; kept as
+// "restart" in the closed session, see acctScript).
 // Returns the session's NAS when it closed an open session, "=" when the
 // session is open but was reported from another address, "+" when it is
 // open and had a record since that time, else "".
@@ -337,7 +344,11 @@ local st = redis.call('HMGET', KEYS[1], 'state', 'nasip', 'updated')
 if st[1] ~= 'active' then return '' end
 if ARGV[3] ~= '' and st[2] ~= ARGV[3] then return '=' end
 if ARGV[4] ~= '' and (tonumber(st[3]) or 0) >= tonumber(ARGV[4]) then return '+' end
-redis.call('HSET', KEYS[1], 'state', 'closed', 'updated', ARGV[1])
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[1], 'state', 'closed', 'updated', ARGV[1], 'restart', ARGV[4])
+else
+  redis.call('HSET', KEYS[1], 'state', 'closed', 'updated', ARGV[1])
+end
 redis.call('HDEL', KEYS[1], 'mac', 'user', 'enfp', 'ipx')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 local rest = string.sub(KEYS[1], string.find(KEYS[1], '}:s:', 1, true) + 4)

@@ -732,12 +732,11 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	args[10], args[11], args[12], args[13], args[14] = r.AP, r.SSID, r.IP, r.Username, r.NASIP
 	args[15], args[16], args[17], args[18] = throttled, at+1, int64(pol.Data), secs(pol.OnlineTime)
 	args[19] = secs(s.useTTL(now))
-	// A Start for a session that closed a live TTL before the Start
-	// happened is a new session under a session ID the NAS used before
-	// (its counter restarted): no retransmit comes that late.
+	// When a Start happened tells a new session under an ID the NAS used
+	// before from a late Start of the old one (see acctScript).
 	args[20] = 0
 	if r.Status == AcctStart {
-		args[20] = now.Add(-r.Delay - live).Unix()
+		args[20] = now.Add(-r.Delay).Unix()
 	}
 
 	// The script, and the client-address entry of the RFC 8908 API where a
@@ -773,7 +772,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 			return Usage{}, err
 		}
 	}
-	s.idx.add(sk, indexEntryUpdate{nas: r.NAS, ap: r.AP, at: now.Unix(), closed: vals[1]&acctClosed != 0})
+	s.idx.add(sk, indexEntryUpdate{nas: r.NAS, ap: r.AP, at: now.Unix(), closed: vals[1]&acctClosed != 0, anew: vals[1]&acctAnew != 0})
 
 	w := vals[2+3*at:]
 	u := Usage{
@@ -789,6 +788,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 const (
 	acctAddressDue = 1 // the client-address entry must be written
 	acctClosed     = 2 // the session is closed
+	acctAnew       = 4 // a Start began the session anew under a closed one's ID
 )
 
 // setAddress points the client-address index entry of ip on nas at the
@@ -810,14 +810,16 @@ func isNoScript(err error) bool {
 }
 
 // CloseNAS closes the open sessions of the NAS named nas, for
-// Accounting-On and Accounting-Off: the NAS restarted, or is going down, at
-// the time at, and its sessions are gone. Only sessions reported from
-// nasIP are closed (when it is valid: one NAS entry may cover several
-// controllers), and only those without a record since at (when it is not
-// zero): a session that reported since then is one the NAS has, begun
-// after its restart, which a late or retransmitted Accounting-On must not
-// close. It returns how many sessions it closed.
-func (s *Store) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, at time.Time) (int, error) {
+// Accounting-On and Accounting-Off: the NAS restarted, or is going down,
+// delay ago (the record's Acct-Delay-Time), and its sessions are gone.
+// Only sessions reported from nasIP are closed (when it is valid: one NAS
+// entry may cover several controllers), and only those without a record
+// since the restart: a session that reported since is one the NAS has,
+// begun after its restart, which a late or retransmitted Accounting-On
+// must not close. A session under an ID that the NAS uses again after the
+// restart (its counter began anew) is a new session (see acctScript). It
+// returns how many sessions it closed.
+func (s *Store) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, delay time.Duration) (int, error) {
 	s.flushIndexes(ctx)
 	idx := nasOpenKey(nas)
 	from := ""
@@ -828,10 +830,7 @@ func (s *Store) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, at t
 	if err != nil {
 		return 0, unavailable("close NAS sessions", err)
 	}
-	since := ""
-	if !at.IsZero() {
-		since = strconv.FormatInt(at.Unix(), 10)
-	}
+	since := strconv.FormatInt(s.now().Add(-delay).Unix(), 10)
 	closed := 0
 	for _, sk := range keys {
 		st, err := s.closeSession(ctx, sk, from, since)

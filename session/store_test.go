@@ -238,7 +238,7 @@ func TestAccountConcurrent(t *testing.T) {
 func TestCloseNAS(t *testing.T) {
 	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
 		ctx := context.Background()
-		s, _ := newStore(t, rdb, testConfig())
+		s, clk := newStore(t, rdb, testConfig())
 		ctrlA, ctrlB := netip.MustParseAddr("10.30.1.1"), netip.MustParseAddr("10.30.1.2")
 		// One NAS entry, two controllers: a and b on A, c on B.
 		for _, r := range []struct {
@@ -256,18 +256,20 @@ func TestCloseNAS(t *testing.T) {
 		if _, err := s.Account(ctx, stop); err != nil {
 			t.Fatal(err)
 		}
-		// Controller A restarts: only its open session closes.
-		n, err := s.CloseNAS(ctx, "nas1", ctrlA, time.Time{})
+		// Controller A restarts, a minute later: only its open session
+		// closes.
+		clk.Set(clk.Now().Add(time.Minute))
+		n, err := s.CloseNAS(ctx, "nas1", ctrlA, 0)
 		if err != nil || n != 1 {
 			t.Errorf("CloseNAS(A) = %d, %v, want 1, nil", n, err)
 		}
-		if n, _ := s.CloseNAS(ctx, "nas1", ctrlA, time.Time{}); n != 0 {
+		if n, _ := s.CloseNAS(ctx, "nas1", ctrlA, 0); n != 0 {
 			t.Errorf("second CloseNAS(A) = %d, want 0", n)
 		}
 		if n, _ := s.ActiveSessions(ctx, []string{"nas1"}); n["nas1"] != 1 {
 			t.Errorf("after CloseNAS(A): active sessions = %v, want controller B's one", n)
 		}
-		if n, _ := s.CloseNAS(ctx, "nas1", ctrlB, time.Time{}); n != 1 {
+		if n, _ := s.CloseNAS(ctx, "nas1", ctrlB, 0); n != 1 {
 			t.Errorf("CloseNAS(B) = %d, want 1", n)
 		}
 	})
@@ -287,12 +289,12 @@ func TestCloseNASSpares(t *testing.T) {
 		clk.Set(restart.Add(20 * time.Second))
 		mustAccount(t, s, acct(session.AcctStart, "new", 0, 0))
 		clk.Set(restart.Add(40 * time.Second))
-		if n, err := s.CloseNAS(ctx, "nas1", netip.Addr{}, restart); n != 1 || err != nil {
+		if n, err := s.CloseNAS(ctx, "nas1", netip.Addr{}, 40*time.Second); n != 1 || err != nil {
 			t.Errorf("CloseNAS at the restart = %d, %v, want 1 (the old session), nil", n, err)
 		}
 		// The NAS's first Accounting-On was answered; its retransmit
 		// closes nothing.
-		if n, err := s.CloseNAS(ctx, "nas1", netip.Addr{}, restart); n != 0 || err != nil {
+		if n, err := s.CloseNAS(ctx, "nas1", netip.Addr{}, 40*time.Second); n != 0 || err != nil {
 			t.Errorf("CloseNAS again = %d, %v, want 0, nil", n, err)
 		}
 		if n, _ := s.ActiveSessions(ctx, []string{"nas1"}); n["nas1"] != 1 {
