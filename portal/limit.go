@@ -8,28 +8,36 @@ import (
 	"hotspot/session"
 )
 
-// limiter bounds accept attempts per device and client address. It keys
-// on the MAC from the verified form, not on the client IP alone: behind a
-// CoovaChilli NAS that NATs, every phone in a square shares one address,
-// and one IP limit would lock out the square. A MAC in a valid token was
-// attested by the NAS, so an attacker cannot mint fresh keys to escape the
-// limit, only replay forms, and that is what the limit stops from flooding
-// the store. The client address is part of the key because the NAS's
-// signed redirect goes over the open network in clear: a stranger who
-// replays a device's form from elsewhere spends an allowance of their
-// own, not the device's, and cannot lock it out.
+// limiter bounds accept attempts per device and client address, and per
+// device in all. It keys on the MAC from the verified form, not on the
+// client IP alone: behind a CoovaChilli NAS that NATs, every phone in a
+// square shares one address, and one IP limit would lock out the square.
+// A MAC in a valid token was attested by the NAS, so an attacker cannot
+// mint fresh devices to escape the limit, only replay forms. The client
+// address (an IPv6 client's /64, which one host may hold whole) is part of
+// the key because the NAS's signed redirect goes over the open network in
+// clear: a stranger who replays a device's form from elsewhere spends an
+// allowance of their own, not the device's. The device's total across
+// addresses (perDevice times the allowance) bounds what replays from many
+// addresses can write to the store; locking a device out that way takes
+// that many addresses replaying at once.
 //
 // It counts in fixed windows, which is crude at the edges but needs no
-// per-key timers; the map is cleared every window and capped, so memory
+// per-key timers; the maps are cleared every window and capped, so memory
 // stays bounded whatever arrives.
 type limiter struct {
-	mu     sync.Mutex
-	window time.Duration
-	max    int // attempts per key and window
-	cap    int // keys per window; past it, new keys are let through
-	start  time.Time
-	counts map[limitKey]int
+	mu      sync.Mutex
+	window  time.Duration
+	max     int // attempts per device and address, and window
+	cap     int // keys per window; past it, new keys are not counted
+	start   time.Time
+	counts  map[limitKey]int
+	devices map[session.MAC]int // attempts per device, from every address
 }
+
+// perDevice is how many allowances of attempts a device has in all, from
+// every address together.
+const perDevice = 4
 
 // limitKey is what the limiter counts attempts of: a device, from one
 // client address.
@@ -39,28 +47,40 @@ type limitKey struct {
 }
 
 func newLimiter(window time.Duration, max, cap int) *limiter {
-	return &limiter{window: window, max: max, cap: cap, counts: map[limitKey]int{}}
+	return &limiter{window: window, max: max, cap: cap, counts: map[limitKey]int{}, devices: map[session.MAC]int{}}
 }
 
 // allow records an attempt for m from the client address from at now, and
 // reports whether it is within the limit.
 func (l *limiter) allow(m session.MAC, from netip.Addr, now time.Time) bool {
-	k := limitKey{m, from.Unmap()}
+	from = from.Unmap()
+	if from.Is6() {
+		from = netip.PrefixFrom(from, 64).Masked().Addr()
+	}
+	k := limitKey{m, from}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.start) >= l.window || now.Before(l.start) {
 		clear(l.counts)
+		clear(l.devices)
 		l.start = now
 	}
 	n, seen := l.counts[k]
-	if !seen && len(l.counts) >= l.cap {
-		// Failing open: the keys are NAS-attested devices, and refusing
-		// them would turn a burst of real visitors into an outage.
-		return true
-	}
-	if n >= l.max {
+	total, known := l.devices[m]
+	if n >= l.max || total >= perDevice*l.max {
 		return false
 	}
+	if !seen && len(l.counts) >= l.cap {
+		// Past the cap, failing open for devices not counted yet: the
+		// keys are NAS-attested devices, and refusing them would turn a
+		// burst of real visitors into an outage. A device counted
+		// already keeps its total.
+		if known {
+			l.devices[m] = total + 1
+		}
+		return true
+	}
 	l.counts[k] = n + 1
+	l.devices[m] = total + 1
 	return true
 }

@@ -68,3 +68,44 @@ func TestLimiterPerClientAddress(t *testing.T) {
 		t.Error("the device's address, IPv4-mapped, was not limited with it")
 	}
 }
+
+// TestLimiterPerDevice: replays from many addresses are bounded by the
+// device's total, an IPv6 client's /64 counts as one address, and past the
+// key cap a device counted already keeps its total.
+func TestLimiterPerDevice(t *testing.T) {
+	a := session.MAC{1}
+	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}) }
+	l := newLimiter(time.Minute, 2, 1000)
+	for i := range perDevice {
+		for range 2 {
+			if !l.allow(a, addr(i), t0) {
+				t.Fatalf("attempt from address %d refused within both limits", i)
+			}
+		}
+	}
+	if l.allow(a, addr(perDevice), t0) {
+		t.Errorf("attempt %d of the device, from a fresh address, allowed; want the total (%d) to hold", 2*perDevice+1, 2*perDevice)
+	}
+
+	b := session.MAC{2}
+	one, other := netip.MustParseAddr("2001:db8:1:2::1"), netip.MustParseAddr("2001:db8:1:2:ffff::9")
+	if !l.allow(b, one, t0) || !l.allow(b, other, t0) || l.allow(b, netip.MustParseAddr("2001:db8:1:2::77"), t0) {
+		t.Error("addresses of one /64 are not counted as one")
+	}
+	if !l.allow(b, netip.MustParseAddr("2001:db8:1:3::1"), t0) {
+		t.Error("another /64 is counted with the first")
+	}
+
+	c := session.MAC{3}
+	l = newLimiter(time.Minute, 2, 1) // one key
+	l.allow(c, addr(0), t0)
+	for i := 1; i < 2*perDevice; i++ {
+		l.allow(c, addr(i), t0) // past the cap: uncounted keys, but the total
+	}
+	if l.allow(c, addr(99), t0) {
+		t.Error("past the key cap, a device counted already went through beyond its total")
+	}
+	if !l.allow(session.MAC{4}, addr(0), t0) {
+		t.Error("past the key cap, a device not counted yet was refused (it should fail open)")
+	}
+}

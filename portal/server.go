@@ -36,7 +36,8 @@ const (
 	maxQuery = 8 << 10
 	// maxFormBytes bounds the accept form's body.
 	maxFormBytes = 16 << 10
-	// Accept attempts per device and minute.
+	// Accept attempts per device, client address and minute (and
+	// perDevice times as many per device from all addresses).
 	acceptsPerMinute = 5
 	// acceptLimitKeys caps the limiter's memory.
 	acceptLimitKeys = 100_000
