@@ -187,7 +187,7 @@ func (s *Server) userPortalURL() string {
 	if s.cfg.Captive.UserPortalURL != "" {
 		return s.cfg.Captive.UserPortalURL
 	}
-	if strings.HasPrefix(s.cfg.PublicURL, "https://") {
+	if s.public != nil && s.public.Scheme == "https" {
 		return s.cfg.PublicURL
 	}
 	return ""

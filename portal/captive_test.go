@@ -194,6 +194,7 @@ func TestCaptiveUserPortalURL(t *testing.T) {
 		{"nothing configured", "", "", ""},
 		{"an http public URL", "http://portal.example.org/", "", ""},
 		{"an https public URL", "https://portal.example.org/", "", "https://portal.example.org/"},
+		{"an HTTPS public URL", "HTTPS://portal.example.org/", "", "HTTPS://portal.example.org/"},
 		{"configured", "https://portal.example.org/", "https://wifi.example.org/login", "https://wifi.example.org/login"},
 	}
 	for _, tt := range tests {
