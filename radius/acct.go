@@ -42,7 +42,7 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 			// records that matter. The counter shows how much is lost.
 			ns.m.unattributed[unattributed].Inc()
 			level := slog.LevelDebug
-			if ok, suppressed := s.warnUnattributed.allow(); ok {
+			if ok, suppressed := s.warnUnattributed.allow(time.Now()); ok {
 				level = slog.LevelWarn
 				attrs = append(attrs, slog.Int64("suppressed", suppressed))
 			}

@@ -114,7 +114,7 @@ func (s *Server) storeUnavailable(ctx context.Context, ns *nasState, src netip.A
 	s.m.drops[dropStoreUnavailable].Inc()
 	level := slog.LevelDebug
 	var extra []slog.Attr
-	if ok, suppressed := s.warnStore.allow(); ok {
+	if ok, suppressed := s.warnStore.allow(time.Now()); ok {
 		level = slog.LevelWarn
 		extra = append(extra, slog.Int64("suppressed", suppressed))
 	}

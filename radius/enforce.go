@@ -145,7 +145,7 @@ func (s *Server) enforceDevice(ctx context.Context, es EnforcementStore, mac ses
 	targets, err := es.ClaimEnforcement(cctx, mac)
 	cancel()
 	if err != nil {
-		if ok, suppressed := s.warnStore.allow(); ok {
+		if ok, suppressed := s.warnStore.allow(time.Now()); ok {
 			s.logger.Warn("enforcement: claim failed", "mac_hash", s.store.MACHash(mac), "err", err, "suppressed", suppressed)
 		}
 		return

@@ -163,7 +163,8 @@ type Server struct {
 	// requests are reused from one packet to the next.
 	requests requestPool
 
-	warnStore, warnIO, warnUnattributed warnLimiter
+	// One warning a second of each kind.
+	warnStore, warnIO, warnUnattributed lineBudget
 	// rejectLog bounds the info lines of rejected Access-Requests, which
 	// anyone can cause from a NAS that need not send
 	// Message-Authenticator.
@@ -439,7 +440,7 @@ func (s *Server) read(ctx context.Context, c *packetConn, jobs chan<- job) error
 			}
 			// Anything else (an ICMP error surfacing, a buffer shortage)
 			// concerns one datagram, not the socket.
-			if ok, suppressed := s.warnIO.allow(); ok {
+			if ok, suppressed := s.warnIO.allow(time.Now()); ok {
 				s.logger.Warn("read failed", "port", c.port.String(), "err", err, "suppressed", suppressed)
 			}
 			continue
@@ -498,7 +499,7 @@ func (s *Server) serveJob(ctx context.Context, j job) {
 		return
 	}
 	if err := j.conn.write(reply, j.src); err != nil {
-		if ok, suppressed := s.warnIO.allow(); ok {
+		if ok, suppressed := s.warnIO.allow(time.Now()); ok {
 			s.logger.Warn("write failed", "port", j.conn.port.String(), "nas_ip", j.src.Addr().String(), "err", err, "suppressed", suppressed)
 		}
 	}
@@ -532,12 +533,6 @@ func (s *Server) handlePacket(ctx context.Context, p port, src netip.AddrPort, b
 		s.drop(ctx, dropMalformed, src, ns, slog.String("err", err.Error()))
 		return nil
 	}
-	if code == radius.CodeStatusServer {
-		// Not cached: it changes nothing, so answering it again costs
-		// no more than looking the answer up.
-		return s.handleStatus(ctx, ns, p, src, b, req)
-	}
-
 	// Well-formed and authentic before it takes a place in the duplicate
 	// cache: forged packets from a NAS's address would otherwise push
 	// real requests out of it, and a NAS's retransmit would be handled
@@ -545,6 +540,11 @@ func (s *Server) handlePacket(ctx context.Context, p port, src netip.AddrPort, b
 	if why, ok := s.authenticate(ns, code, b, req); !ok {
 		s.drop(ctx, why, src, ns)
 		return nil
+	}
+	if code == radius.CodeStatusServer {
+		// Not cached: it changes nothing, so answering it again costs
+		// no more than looking the answer up.
+		return s.handleStatus(ctx, ns, p, src, req)
 	}
 	e, state, cached := s.cache.begin(s.cache.key(src, b))
 	switch state {
@@ -652,25 +652,30 @@ func (r *request) parse(b, secret []byte) (*radius.Packet, error) {
 }
 
 // authenticate checks what proves that the request b, req parsed (an
-// Access- or Accounting-Request), comes from the NAS ns, and says why it
-// drops one that fails. An Accounting-Request's authenticator is a keyed
-// digest of the packet (RFC 2866 §3); an Access-Request's is random, so
-// only its Message-Authenticator proves anything (RFC 3579 §3.2), and a
-// NAS that requires it must send it. An Access-Request with Proxy-State
-// must have one whatever the NAS's setting: every Proxy-State is copied
-// into the reply, which anyone could otherwise make large and have
-// cached, and a proxied request without one is what BlastRADIUS forges
-// (FreeRADIUS's limit_proxy_state does the same). A Message-Authenticator
-// that is present must be right on either.
+// Access-, Accounting- or Status-Server request), comes from the NAS ns,
+// and says why it drops one that fails. An Accounting-Request's
+// authenticator is a keyed digest of the packet (RFC 2866 §3); an
+// Access-Request's is random, so only its Message-Authenticator proves
+// anything (RFC 3579 §3.2), and a NAS that requires it must send it. An
+// Access-Request with Proxy-State must have one whatever the NAS's
+// setting: every Proxy-State is copied into the reply, which anyone could
+// otherwise make large and have cached, and a proxied request without one
+// is what BlastRADIUS forges (FreeRADIUS's limit_proxy_state does the
+// same). Status-Server always needs one (RFC 5997 §3). A
+// Message-Authenticator that is present must be right on any.
 func (s *Server) authenticate(ns *nasState, code radius.Code, b []byte, req *radius.Packet) (dropReason, bool) {
 	if code == radius.CodeAccountingRequest && !ns.isAuthenticRequest(b) {
 		return dropBadAuthenticator, false
 	}
-	switch present, ok := ns.verifyMessageAuthenticator(b); {
+	present, ok := ns.verifyMessageAuthenticator(b)
+	switch {
 	case present && !ok:
 		// Also what a wrong shared secret looks like.
 		return dropBadMessageAuthenticator, false
-	case !present && code == radius.CodeAccessRequest && (ns.nas.RequiresMessageAuthenticator() || hasProxyState(req)):
+	case present:
+		return 0, true
+	case code == radius.CodeStatusServer,
+		code == radius.CodeAccessRequest && (ns.nas.RequiresMessageAuthenticator() || hasProxyState(req)):
 		return dropNoMessageAuthenticator, false
 	}
 	return 0, true
@@ -685,21 +690,13 @@ func hasProxyState(req *radius.Packet) bool {
 	return false
 }
 
-// handleStatus answers a Status-Server (RFC 5997): Access-Accept on the
-// auth port, Accounting-Response on the accounting port. It tells a NAS or
-// a load balancer that this server is alive, so it must be as authentic as
-// any reply: Message-Authenticator is required on it whatever the NAS's
-// setting, as RFC 5997 §3 demands.
-func (s *Server) handleStatus(ctx context.Context, ns *nasState, p port, src netip.AddrPort, b []byte, req *radius.Packet) []byte {
+// handleStatus answers an authentic Status-Server (RFC 5997, see
+// authenticate, which requires its Message-Authenticator whatever the
+// NAS's setting): Access-Accept on the auth port, Accounting-Response on
+// the accounting port. It tells a NAS or a load balancer that this server
+// is alive.
+func (s *Server) handleStatus(ctx context.Context, ns *nasState, p port, src netip.AddrPort, req *radius.Packet) []byte {
 	start := time.Now()
-	switch present, ok := ns.verifyMessageAuthenticator(b); {
-	case !present:
-		s.drop(ctx, dropNoMessageAuthenticator, src, ns)
-		return nil
-	case !ok:
-		s.drop(ctx, dropBadMessageAuthenticator, src, ns)
-		return nil
-	}
 	code := radius.CodeAccessAccept
 	if p == portAcct {
 		code = radius.CodeAccountingResponse
@@ -751,9 +748,11 @@ func (s *Server) drop(ctx context.Context, r dropReason, src netip.AddrPort, ns 
 // logged at info; the rest go to debug, and the counters have them all.
 const rejectLinesPerSecond = 20
 
-// lineBudget lets up to max log lines a second through at their level;
-// the caller writes the rest at debug, and the next line let through says
-// how many were not.
+// lineBudget lets up to max log lines a second through (one when max is
+// 0) at their level; the caller writes the rest at debug, and the next
+// line let through says how many were not. It keeps a failure that hits
+// every packet (Redis down during an auth storm) visible in the log
+// without burying it; the metrics count everything.
 type lineBudget struct {
 	mu         sync.Mutex
 	max        int
@@ -768,29 +767,11 @@ func (b *lineBudget) allow(now time.Time) (ok bool, suppressed int64) {
 	if sec := now.Unix(); sec != b.second {
 		b.second, b.used = sec, 0
 	}
-	if b.used >= b.max {
+	if b.used >= max(b.max, 1) {
 		b.suppressed++
 		return false, 0
 	}
 	b.used++
 	suppressed, b.suppressed = b.suppressed, 0
 	return true, suppressed
-}
-
-// warnLimiter lets one warning a second through, so that a failure that
-// hits every packet (Redis down during an auth storm) is visible in the log
-// without burying it. It is for logs only; metrics count everything.
-type warnLimiter struct {
-	last       atomic.Int64 // unix nanoseconds of the last warning let through
-	suppressed atomic.Int64
-}
-
-func (w *warnLimiter) allow() (ok bool, suppressed int64) {
-	now := time.Now().UnixNano()
-	last := w.last.Load()
-	if now-last < int64(time.Second) || !w.last.CompareAndSwap(last, now) {
-		w.suppressed.Add(1)
-		return false, 0
-	}
-	return true, w.suppressed.Swap(0)
 }

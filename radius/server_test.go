@@ -438,4 +438,12 @@ func TestLineBudget(t *testing.T) {
 	if _, suppressed := b.allow(at.Add(time.Second)); suppressed != 0 {
 		t.Errorf("suppressed reported twice: %d", suppressed)
 	}
+	// The zero value lets one line a second through.
+	var one lineBudget
+	if ok1, _ := one.allow(at); !ok1 {
+		t.Error("the zero lineBudget refused the first line")
+	}
+	if ok2, _ := one.allow(at); ok2 {
+		t.Error("the zero lineBudget let a second line through in one second")
+	}
 }
