@@ -2,11 +2,14 @@ package radius
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -536,4 +539,67 @@ func TestProxyStateNeedsMessageAuthenticator(t *testing.T) {
 	p.Add(proxyStateType, []byte("proxy-1"))
 	wire := mustEncodeRequest(t, p)
 	checkReply(t, ts.handlePacket(t.Context(), portAuth, src, wire), wire, radius.CodeAccessAccept)
+}
+
+// logRecorder is a slog handler that keeps every record.
+type logRecorder struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, r.Clone())
+	return nil
+}
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+// TestRejectLogCapped: rejected Access-Requests, which anyone can cause
+// from a NAS that need not send Message-Authenticator, are logged at info
+// at most rejectLinesPerSecond a second; the next info line says how many
+// went to debug.
+func TestRejectLogCapped(t *testing.T) {
+	ts := newServer(t)
+	rec := &logRecorder{}
+	ts.logger = slog.New(rec)
+	src := netip.MustParseAddrPort("127.0.0.1:1645")
+	reject := func() {
+		// No Calling-Station-Id: rejected. A random authenticator each
+		// time: a new request, not a retransmit.
+		b := mustEncodeRequest(t, papRequest(t, "hs-user", "s3cret-pass", ""))
+		checkReply(t, ts.handlePacket(t.Context(), portAuth, src, b), b, radius.CodeAccessReject)
+	}
+	nextSecond := func() { time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + time.Millisecond))) }
+	nextSecond()
+	for range rejectLinesPerSecond + 5 {
+		reject()
+	}
+	nextSecond()
+	reject()
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	info, debug, suppressed := 0, 0, int64(-1)
+	for _, r := range rec.recs {
+		if r.Message != "access rejected" {
+			continue
+		}
+		if r.Level == slog.LevelInfo {
+			info++
+		} else {
+			debug++
+		}
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "suppressed" {
+				suppressed = a.Value.Int64()
+			}
+			return true
+		})
+	}
+	if info != rejectLinesPerSecond+1 || debug != 5 || suppressed != 5 {
+		t.Errorf("reject lines: %d info, %d debug, suppressed %d; want %d, 5, 5", info, debug, suppressed, rejectLinesPerSecond+1)
+	}
 }
