@@ -27,12 +27,15 @@ stop() {
 }
 
 # free_port prints a port that nothing listens on (TCP or UDP) and that no
-# earlier call of this script handed out.
+# earlier call of this script handed out, below the kernel's ephemeral
+# range (ip_local_port_range, 32768 and up by default): a port picked
+# there could be taken by some client's connection before the server
+# binds it.
 USED_PORTS=" "
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 30000))
+    p=$((20000 + RANDOM % 12000))
     case "$USED_PORTS" in *" $p "*) continue ;; esac
     if ! ss -Htuln "sport = :$p" 2>/dev/null | grep -q .; then
       USED_PORTS="$USED_PORTS$p "
