@@ -95,9 +95,9 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // 19 the online seconds at which it acts (0: never), 20 the use hash's
 // TTL, 21 for a Start, when it happened (Unix s, its arrival less
 // Acct-Delay-Time; 0 for other records), then for each window in use its
-// ID, how long its ledger is kept (its
-// end + retention - now, in s), and where it is (0: a field of the use
-// hash, else the position of its key in KEYS).
+// ID, how long its ledger is kept (its end + retention - now, in s), and
+// where it is (0: a field of the use hash, else the position of its key in
+// KEYS).
 // Returns: the lowest enforcement level among the device's open sessions
 // that are not leased (99 when none, or when no allowance is reached),
 // flags: 1 when the session's client-address entry must be written (the
