@@ -467,17 +467,7 @@ func (it *indexIter) peek(ctx context.Context) (indexEntry, bool, error) {
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return indexEntry{}, false, err
 		}
-		if len(zs) == 0 {
-			it.done = true
-			break
-		}
-		it.take(zs)
-		if len(it.buf) == 0 {
-			// A run of equal scores longer than a batch, all taken already.
-			it.offset += int64(len(zs))
-			continue
-		}
-		it.offset = 0
+		it.absorb(zs)
 	}
 	if len(it.buf) == 0 {
 		return indexEntry{}, false, nil
@@ -503,15 +493,7 @@ func fillIters(ctx context.Context, rdb redis.UniversalClient, its []*indexIter,
 		return err
 	}
 	for i, it := range its {
-		zs := cmds[i].Val()
-		if len(zs) == 0 {
-			it.done = true
-			continue
-		}
-		it.take(zs)
-		if len(it.buf) == 0 {
-			it.offset += int64(len(zs))
-		}
+		it.absorb(cmds[i].Val())
 	}
 	return nil
 }
@@ -526,6 +508,23 @@ func (it *indexIter) args(n int) redis.ZRangeArgs {
 		Key: it.key, Start: start, Stop: it.stop, ByScore: true, Rev: true,
 		Offset: it.offset, Count: int64(n),
 	}
+}
+
+// absorb takes zs, the batch read at the iterator's cursor: none means
+// the index is done; a batch whose entries were all taken already (a run
+// of equal scores longer than a batch) moves the offset past it, for the
+// next read to go on behind it.
+func (it *indexIter) absorb(zs []redis.Z) {
+	if len(zs) == 0 {
+		it.done = true
+		return
+	}
+	it.take(zs)
+	if len(it.buf) == 0 {
+		it.offset += int64(len(zs))
+		return
+	}
+	it.offset = 0
 }
 
 // take buffers the entries of zs after the position.
