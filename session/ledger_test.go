@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -331,7 +332,7 @@ func TestLedgerRetention(t *testing.T) {
 				t.Fatalf("use hashes %v, want one", keys)
 			}
 			for _, f := range rdb.HKeys(ctx, keys[0]).Val() {
-				if !strings.Contains(f, ":") {
+				if !strings.Contains(f, ":") && f != "x" {
 					ledgers = append(ledgers, f)
 				}
 			}
@@ -347,8 +348,25 @@ func TestLedgerRetention(t *testing.T) {
 		if !slices.Equal(got, []string{"d20261127"}) {
 			t.Errorf("next day: ledgers %v, want only [d20261127]", got)
 		}
-		if ttl := rdb.TTL(ctx, k).Val(); ttl < 47*time.Hour || ttl > 48*time.Hour {
-			t.Errorf("use hash TTL %v, want the retention period (48h) from the last record", ttl)
+		if ttl := rdb.TTL(ctx, k).Val(); ttl < 48*time.Hour-time.Minute || ttl > 49*time.Hour {
+			t.Errorf("use hash TTL %v, want the retention period (48h) from the last record, and up to an hour more", ttl)
+		}
+		// The TTL is set an hour longer than needed, and set again (with
+		// "x", when it runs out) only when less than the retention period
+		// would be left.
+		x := rdb.HGet(ctx, k, "x").Val()
+		if want := strconv.FormatInt(clk.Now().Add(49*time.Hour).Unix(), 10); x != want {
+			t.Errorf("use hash expires at %s, want %s", x, want)
+		}
+		clk.Set(clk.Now().Add(59 * time.Minute))
+		mustAccount(t, s, acct(session.AcctInterim, "s2", 2*mib, 0))
+		if got := rdb.HGet(ctx, k, "x").Val(); got != x {
+			t.Errorf("after 59 minutes: use hash expires at %s, want %s still", got, x)
+		}
+		clk.Set(clk.Now().Add(2 * time.Minute))
+		mustAccount(t, s, acct(session.AcctInterim, "s2", 3*mib, 0))
+		if got, want := rdb.HGet(ctx, k, "x").Val(), strconv.FormatInt(clk.Now().Add(49*time.Hour).Unix(), 10); got != want {
+			t.Errorf("after 61 minutes: use hash expires at %s, want %s", got, want)
 		}
 		// The week ends on Monday 2026-11-30 at midnight, 84 hours after
 		// the first record, which made its ledger; it is kept 48 hours

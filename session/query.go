@@ -546,23 +546,13 @@ func (it *indexIter) pop() indexEntry {
 }
 
 // loadSessions reads the hashes of the sessions in batch in one round
-// trip. An expired session has an empty hash.
+// trip (see readSessions).
 func (s *Store) loadSessions(ctx context.Context, batch []indexEntry) ([]map[string]string, error) {
-	cmds := make([]*redis.MapStringStringCmd, len(batch))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, e := range batch {
-			cmds[i] = p.HGetAll(ctx, e.key)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, err
+	keys := make([]string, len(batch))
+	for i, e := range batch {
+		keys[i] = e.key
 	}
-	out := make([]map[string]string, len(batch))
-	for i, c := range cmds {
-		out[i] = c.Val()
-	}
-	return out, nil
+	return s.readSessions(ctx, keys)
 }
 
 // removeStale removes stale entries (see staleIn) from the indexes they
@@ -646,9 +636,11 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	var stale []indexEntry
 	err = s.walkIndexes(ctx, idxs, Cursor{}, since.Unix(), scanBatch, func(batch []indexEntry) (bool, error) {
 		cmds := make([]*redis.SliceCmd, len(batch))
+		uses := make([]*redis.StringCmd, len(batch))
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, e := range batch {
-				cmds[i] = p.HMGet(ctx, e.key, "state", "ap", "in", "out")
+				uk, f := useField(e.key)
+				cmds[i], uses[i] = p.HMGet(ctx, e.key, "state", "ap", "in", "out"), p.HGet(ctx, uk, f)
 			}
 			return nil
 		})
@@ -665,8 +657,9 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 				stale = append(stale, batch[i])
 				continue
 			}
-			num := func(i int) uint64 { n, _ := strconv.ParseUint(str(i), 10, 64); return n }
-			active, in, out := str(0) == "active", num(2), num(3)
+			h := withUse(map[string]string{"state": str(0), "in": str(2), "out": str(3)}, uses[i].Val())
+			num := func(f string) uint64 { n, _ := strconv.ParseUint(h[f], 10, 64); return n }
+			active, in, out := h["state"] == "active", num("in"), num("out")
 			nas, _ := sessionWhere(batch[i].key)
 			st.Total.add(active, in, out)
 			row(byNAS, nas).add(active, in, out)

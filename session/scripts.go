@@ -85,15 +85,28 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // the new maximum, and only the increase is added to the ledger of every
 // window in use. It looks for open sessions to enforce only once the
 // policy's window has reached an allowance.
+//
+// An open session's counters live in the device's use hash (its field
+// "<nas>:<sid>", see the key layout), next to the day's ledger, so that
+// the interim of a session that is known and has not moved reads one hash
+// and writes it, and only renews the session key's TTL: three commands.
+// The session key is written when the session is new to the script, or
+// when where it is (AP, SSID, client address, NAS address) changed, which
+// the fingerprint of those (worked out by the caller) tells. The use
+// hash's TTL is renewed once an hour, not with each record: its field "x"
+// holds when it expires.
+//
 // KEYS: session, the device's use hash, its closed sessions, then the keys
 // of the week's and month's ledgers in use.
 // ARGV: 1 status, 2 input, 3 output, 4 session time, 5 now, 6 live TTL,
-// 7 keep TTL (the retention period), 8 nas, 9 acct session id, 10 mac,
-// 11 ap, 12 ssid, 13 ip, 14 user, 15 nas ip, 16 "1" when the session was
-// accepted throttled, 17 the position of the policy's window among the
-// windows (from 1), 18 the data total at which the policy acts (0: never),
-// 19 the online seconds at which it acts (0: never), 20 the use hash's
-// TTL, 21 for a Start, when it happened (Unix s, its arrival less
+// 7 keep TTL (the retention period), 8 the session's field in the use
+// hash ("<nas>:<sid>"), 9 the fingerprint of where the session is,
+// 10 the session's details, each as "<length>:<value>": mac, user, ap,
+// ssid, client address, nas address, and "1" when the session was
+// accepted throttled, 11 the position of the policy's window among the
+// windows (from 1), 12 the data total at which the policy acts (0: never),
+// 13 the online seconds at which it acts (0: never), 14 the use hash's
+// TTL, 15 for a Start, when it happened (Unix s, its arrival less
 // Acct-Delay-Time; 0 for other records), then for each window in use its
 // ID, how long its ledger is kept (its end + retention - now, in s), and
 // where it is (0: a field of the use hash, else the position of its key in
@@ -101,36 +114,54 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // Returns: the lowest enforcement level among the device's open sessions
 // that are not leased (99 when none, or when no allowance is reached),
 // flags: 1 when the session's client-address entry must be written (the
-// session is new to this script, its address changed, or the entry
+// session is new to this script, where it is changed, or the entry
 // expires within a live TTL), 2 when the session is closed (a Stop, or a
 // late record of a closed session), 4 when a Start began it anew under the
 // ID of a closed one; then input, output and online seconds of each
 // window.
 const acctScript = closedLua + `
-local cur = redis.call('HMGET', KEYS[1], 'in', 'out', 'time', 'state', 'ip', 'ipx', 'ap', 'nasip', 'updated', 'restart')
-local now = tonumber(ARGV[5])
-local field = ARGV[8] .. ':' .. ARGV[9]
-local began, anew = tonumber(ARGV[21]), 0
-if began > 0 and cur[4] == 'closed' and ((tonumber(cur[9]) or 0) < began - tonumber(ARGV[6]) or began >= (tonumber(cur[10]) or began + 1)) then
-  -- A Start for a closed session that happened a live TTL after its
-  -- last record (no retransmit comes that late), or after the NAS
-  -- restarted and closed it: the NAS uses the session ID again (its
-  -- counter began anew). What was kept of the old session (counters,
-  -- enforcement state) is not the new one's.
-  redis.call('DEL', KEYS[1])
-  cur = {}
-  anew = 4
+local now, live = tonumber(ARGV[5]), tonumber(ARGV[6])
+local field, stop = ARGV[8], ARGV[1] == 'stop'
+local windows = (#ARGV - 15) / 3
+local day = 'x'
+for i = 1, windows do
+  if ARGV[15 + 3 * i] == '0' then day = ARGV[13 + 3 * i] end
 end
-local fresh = not cur[4]
+local g = redis.call('HMGET', KEYS[2], field, 'x', day)
 -- Counters stay the decimal strings they arrived as: Redis formats a Lua
 -- number handed to redis.call with %.17g, which costs more than all the
 -- arithmetic here.
-local si, so, st = cur[1], cur[2], cur[3]
-if fresh then
-  -- A new session, or one that expired while silent: what was counted
-  -- of it before is in the use hash.
-  local b = redis.call('HGET', KEYS[2], field)
-  if b then si, so, st = string.match(b, '^(%d+) (%d+) (%d+)') end
+local si, so, st, ipx, fp
+local fresh, closed, anew = false, false, 0
+if g[1] then
+  -- Not closed: open, or expired while silent (its key is gone, and what
+  -- was counted of it is here).
+  local x
+  si, so, st, x, ipx, fp = string.match(g[1], '^(%d+) (%d+) (%d+) (%d+) ?(%d*) ?(%w*)')
+  local alive
+  if stop then alive = redis.call('EXISTS', KEYS[1]) else alive = redis.call('EXPIRE', KEYS[1], live) end
+  fresh = alive == 0
+else
+  local cur = redis.call('HMGET', KEYS[1], 'state', 'updated', 'restart', 'in', 'out', 'time')
+  local began = tonumber(ARGV[15])
+  if cur[1] == 'closed' and began > 0 and ((tonumber(cur[2]) or 0) < began - live or began >= (tonumber(cur[3]) or began + 1)) then
+    -- A Start for a closed session that happened a live TTL after its
+    -- last record (no retransmit comes that late), or after the NAS
+    -- restarted and closed it: the NAS uses the session ID again (its
+    -- counter began anew). What was kept of the old session (counters,
+    -- enforcement state) is not the new one's.
+    redis.call('DEL', KEYS[1])
+    fresh, anew = true, 4
+  elseif cur[1] == 'closed' then
+    closed, si, so, st = true, cur[4], cur[5], cur[6]
+  elseif cur[1] then
+    -- Open, but not in the use hash: written by an earlier version, which
+    -- kept the counters in the session, or the use hash was removed.
+    si, so, st = cur[4], cur[5], cur[6]
+    if not stop then redis.call('EXPIRE', KEYS[1], live) end
+  else
+    fresh = true
+  end
 end
 si, so, st = si or '0', so or '0', st or '0'
 local din = tonumber(ARGV[2]) - tonumber(si)
@@ -139,52 +170,62 @@ local dtime = tonumber(ARGV[4]) - tonumber(st)
 if din > 0 then si = ARGV[2] else din = 0 end
 if dout > 0 then so = ARGV[3] else dout = 0 end
 if dtime > 0 then st = ARGV[4] else dtime = 0 end
--- An open session's fields are written when they change: the counters on
--- every record, the rest when the session is new to this script.
-local h = {'in', si, 'out', so, 'time', st, 'updated', ARGV[5]}
-local n = #h
-if fresh then
-  h[n + 1], h[n + 2], h[n + 3], h[n + 4], h[n + 5], h[n + 6] = 'started', ARGV[5], 'mac', ARGV[10], 'user', ARGV[14]
-  n = n + 6
-  if ARGV[16] == '1' then h[n + 1], h[n + 2] = 'enf', '1'; n = n + 2 end
+-- The session key is written when the session is new to this script or
+-- has moved.
+local h, moved = {}, fresh or fp ~= ARGV[9]
+if moved then
+  local d, i = {}, 1
+  while i <= #ARGV[10] do
+    local c = string.find(ARGV[10], ':', i, true)
+    local n = tonumber(string.sub(ARGV[10], i, c - 1))
+    d[#d + 1] = string.sub(ARGV[10], c + 1, c + n)
+    i = c + n + 1
+  end
+  h = {'ap', d[3], 'ssid', d[4], 'ip', d[5], 'nasip', d[6]}
+  if fresh then
+    h[9], h[10] = 'started', ARGV[5]
+    if not (stop or closed) then
+      h[11], h[12], h[13], h[14], h[15], h[16] = 'mac', d[1], 'user', d[2], 'state', 'active'
+      if d[7] == '1' then h[17], h[18] = 'enf', '1' end
+    end
+  end
 end
-if fresh or cur[7] ~= ARGV[11] then h[n + 1], h[n + 2], h[n + 3], h[n + 4] = 'ap', ARGV[11], 'ssid', ARGV[12]; n = n + 4 end
-if fresh or cur[5] ~= ARGV[13] then h[n + 1], h[n + 2] = 'ip', ARGV[13]; n = n + 2 end
-if fresh or cur[8] ~= ARGV[15] then h[n + 1], h[n + 2] = 'nasip', ARGV[15]; n = n + 2 end
--- tidy: an old field may have run out (see the end).
+-- What the use hash gets: the session's field, the day's ledger, and
+-- when the hash expires.
+local use = {}
 local flags, tidy = 0, fresh
-if ARGV[1] == 'stop' or cur[4] == 'closed' then
+if stop or closed then
+  -- A closed session keeps its counters for the retention period, in its
+  -- key, but no longer the clear MAC; a late interim never reopens it.
   flags = 2
-  -- A closed session keeps its counters for the retention period but no
-  -- longer the clear MAC; a late interim never reopens it.
-  h[n + 1], h[n + 2] = 'state', 'closed'
+  local n = #h
+  h[n + 1], h[n + 2], h[n + 3], h[n + 4], h[n + 5], h[n + 6] = 'in', si, 'out', so, 'time', st
+  h[n + 7], h[n + 8], h[n + 9], h[n + 10] = 'updated', ARGV[5], 'state', 'closed'
   redis.call('HSET', KEYS[1], unpack(h))
   redis.call('HDEL', KEYS[1], 'mac', 'user', 'enfp', 'ipx')
   redis.call('EXPIRE', KEYS[1], ARGV[7])
-  redis.call('HDEL', KEYS[2], field)
+  if g[1] then redis.call('HDEL', KEYS[2], field) end
   noteClosed(KEYS[3], field, ARGV[5], ARGV[7])
 else
-  local live = tonumber(ARGV[6])
-  if fresh or cur[5] ~= ARGV[13] or (tonumber(cur[6]) or 0) - now < live then
+  ipx = tonumber(ipx) or 0
+  if moved or ipx - now < live then
     flags = 1
-    h[n + 1], h[n + 2] = 'ipx', string.format('%d', now + 2 * live)
-    n = n + 2
+    ipx = now + 2 * live
   end
-  if fresh then h[n + 1], h[n + 2] = 'state', 'active' end
-  redis.call('HSET', KEYS[1], unpack(h))
-  redis.call('EXPIRE', KEYS[1], ARGV[6])
-  redis.call('HSET', KEYS[2], field, si .. ' ' .. so .. ' ' .. st .. ' ' .. ARGV[5])
+  if moved then
+    redis.call('HSET', KEYS[1], unpack(h))
+    if fresh then redis.call('EXPIRE', KEYS[1], live) end
+  end
+  use[1], use[2] = field, string.format('%s %s %s %s %d %s', si, so, st, ARGV[5], ipx, ARGV[9])
 end
 local res = {99, flags + anew}
 local changed = din > 0 or dout > 0 or dtime > 0
-local today = ''
-for i = 1, (#ARGV - 21) / 3 do
-  local id, k = ARGV[19 + 3 * i], tonumber(ARGV[21 + 3 * i])
+for i = 1, windows do
+  local id, k = ARGV[13 + 3 * i], tonumber(ARGV[15 + 3 * i])
   local ui, uo, ut = 0, 0, 0
   if k == 0 then
     -- The day's ledger, a field of the use hash.
-    today = id
-    local u = redis.call('HGET', KEYS[2], id)
+    local u = g[3]
     if u then
       local a, b, c = string.match(u, '^(%d+) (%d+) (%d+)')
       ui, uo, ut = tonumber(a) or 0, tonumber(b) or 0, tonumber(c) or 0
@@ -193,7 +234,7 @@ for i = 1, (#ARGV - 21) / 3 do
     end
     ui, uo, ut = ui + din, uo + dout, ut + dtime
     if not u or changed then
-      redis.call('HSET', KEYS[2], id, string.format('%d %d %d', ui, uo, ut))
+      use[#use + 1], use[#use + 2] = id, string.format('%d %d %d', ui, uo, ut)
     end
   else
     -- A week's or a month's, a key of its own: a new one gets its TTL
@@ -202,7 +243,7 @@ for i = 1, (#ARGV - 21) / 3 do
     ui, uo, ut = (tonumber(u[1]) or 0) + din, (tonumber(u[2]) or 0) + dout, (tonumber(u[3]) or 0) + dtime
     if not u[1] then
       redis.call('HSET', KEYS[k], 'in', string.format('%d', ui), 'out', string.format('%d', uo), 't', string.format('%d', ut))
-      redis.call('EXPIRE', KEYS[k], ARGV[20 + 3 * i])
+      redis.call('EXPIRE', KEYS[k], ARGV[14 + 3 * i])
     elseif changed then
       redis.call('HSET', KEYS[k], 'in', string.format('%d', ui), 'out', string.format('%d', uo), 't', string.format('%d', ut))
     end
@@ -211,8 +252,16 @@ for i = 1, (#ARGV - 21) / 3 do
   res[#res + 1] = uo
   res[#res + 1] = ut
 end
--- The use hash lives the retention period from the device's last record.
-redis.call('EXPIRE', KEYS[2], ARGV[20])
+-- The use hash lives at least the retention period from the device's
+-- last record: its TTL is set an hour longer, and set again once less
+-- than that is left.
+local ttl, renew = tonumber(ARGV[14]), false
+if (tonumber(g[2]) or 0) < now + ttl then
+  renew = true
+  use[#use + 1], use[#use + 2] = 'x', string.format('%d', now + ttl + 3600)
+end
+if #use > 0 then redis.call('HSET', KEYS[2], unpack(use)) end
+if renew then redis.call('EXPIRE', KEYS[2], ttl + 3600) end
 if tidy then
   -- Drop what ran out: an earlier day's ledger, and sessions that
   -- expired without a Stop and were last counted a retention period ago.
@@ -222,15 +271,15 @@ if tidy then
   local all = redis.call('HGETALL', KEYS[2])
   for i = 1, #all, 2 do
     if string.find(all[i], ':', 1, true) then
-      local last = tonumber(string.match(all[i + 1], ' (%d+)$'))
+      local last = tonumber(string.match(all[i + 1], '^%d+ %d+ %d+ (%d+)'))
       if not last or last < now - tonumber(ARGV[7]) then redis.call('HDEL', KEYS[2], all[i]) end
-    elseif all[i] < today then
+    elseif all[i] ~= 'x' and all[i] < day then
       redis.call('HDEL', KEYS[2], all[i])
     end
   end
 end
-local at = 3 * tonumber(ARGV[17])
-local data, online = tonumber(ARGV[18]), tonumber(ARGV[19])
+local at = 3 * tonumber(ARGV[11])
+local data, online = tonumber(ARGV[12]), tonumber(ARGV[13])
 if (data > 0 and res[at] + res[at + 1] >= data) or (online > 0 and res[at + 2] >= online) then
   local prefix = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':s:'
   for _, f in ipairs(redis.call('HKEYS', KEYS[2])) do
@@ -254,7 +303,7 @@ return res
 // in KEYS).
 // Returns: accepted terms version, remembered until (Unix s), a list of
 // input, output and online seconds per window, then for each open session
-// its key and its hash as a flat list.
+// its key, its hash as a flat list, and its field in the use hash.
 const deviceScript = `
 local r = redis.call('HMGET', KEYS[1], 'terms', 'until')
 local all = redis.call('HGETALL', KEYS[2])
@@ -282,6 +331,7 @@ for i = 1, #all, 2 do
     if #h > 0 then
       res[#res + 1] = prefix .. all[i]
       res[#res + 1] = h
+      res[#res + 1] = all[i + 1]
     end
   end
 end
@@ -340,18 +390,24 @@ return 1
 // session is open but was reported from another address, "+" when it is
 // open and had a record since that time, else "".
 const closeScript = closedLua + `
-local st = redis.call('HMGET', KEYS[1], 'state', 'nasip', 'updated')
+local st = redis.call('HMGET', KEYS[1], 'state', 'nasip', 'updated', 'in', 'out', 'time')
 if st[1] ~= 'active' then return '' end
 if ARGV[3] ~= '' and st[2] ~= ARGV[3] then return '=' end
-if ARGV[4] ~= '' and (tonumber(st[3]) or 0) >= tonumber(ARGV[4]) then return '+' end
-if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[1], 'state', 'closed', 'updated', ARGV[1], 'restart', ARGV[4])
-else
-  redis.call('HSET', KEYS[1], 'state', 'closed', 'updated', ARGV[1])
+local rest = string.sub(KEYS[1], string.find(KEYS[1], '}:s:', 1, true) + 4)
+-- The counters and the last record's time are in the use hash (in the
+-- session when an earlier version wrote it).
+local si, so, t, updated = st[4], st[5], st[6], st[3]
+local u = redis.call('HGET', KEYS[2], rest)
+if u then
+  local a, b, c, d = string.match(u, '^(%d+) (%d+) (%d+) (%d+)')
+  if a then si, so, t, updated = a, b, c, d end
 end
+if ARGV[4] ~= '' and (tonumber(updated) or 0) >= tonumber(ARGV[4]) then return '+' end
+local h = {'state', 'closed', 'updated', ARGV[1], 'in', si or '0', 'out', so or '0', 'time', t or '0'}
+if ARGV[4] ~= '' then h[11], h[12] = 'restart', ARGV[4] end
+redis.call('HSET', KEYS[1], unpack(h))
 redis.call('HDEL', KEYS[1], 'mac', 'user', 'enfp', 'ipx')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-local rest = string.sub(KEYS[1], string.find(KEYS[1], '}:s:', 1, true) + 4)
 redis.call('HDEL', KEYS[2], rest)
 noteClosed(KEYS[3], rest, ARGV[1], ARGV[2])
 local nas = string.match(rest, '^([^:]*):')
@@ -377,4 +433,17 @@ if ARGV[5] == '1' then
   end
 end
 return 0
+`
+
+// unmarkScript undoes acctScript's note that a session's client-address
+// entry was written, when writing it failed, so that the next record
+// writes it.
+// KEYS: the device's use hash. ARGV: the session's field.
+const unmarkScript = `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return 0 end
+local a, b = string.match(v, '^(%d+ %d+ %d+ %d+) %d+ (%w*)$')
+if not a then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], a .. ' 0 ' .. b)
+return 1
 `

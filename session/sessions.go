@@ -72,7 +72,31 @@ func sessionWhere(key string) (nas, acctSessionID string) {
 	return nas, acctSessionID
 }
 
-// parseSession reads a session hash as the acct script writes it.
+// useField returns where the use hash keeps what was counted of the
+// session sk: the hash and its field ("<nas>:<sid>").
+func useField(sk string) (key, field string) {
+	tag, rest, _ := strings.Cut(sk, ":s:")
+	return useKey(tag), rest
+}
+
+// withUse completes the hash h of an open session with what its field in
+// the use hash says, v ("<in> <out> <time> <updated> …", see acctScript):
+// its counters and its last record's time. A closed session keeps them in
+// its own hash, and has no field in the use hash.
+func withUse(h map[string]string, v string) map[string]string {
+	if h["state"] != "active" {
+		return h
+	}
+	f := strings.Fields(v)
+	if len(f) < 4 {
+		return h
+	}
+	h["in"], h["out"], h["time"], h["updated"] = f[0], f[1], f[2], f[3]
+	return h
+}
+
+// parseSession reads a session hash as the acct script writes it,
+// completed by withUse.
 func parseSession(key string, h map[string]string) Session {
 	nas, sid := sessionWhere(key)
 	num := func(f string) uint64 { n, _ := strconv.ParseUint(h[f], 10, 64); return n }
@@ -108,14 +132,37 @@ func (s *Store) Session(ctx context.Context, id string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	h, err := s.rdb.HGetAll(ctx, key).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	hs, err := s.readSessions(ctx, []string{key})
+	if err != nil {
 		return Session{}, unavailable("load session", err)
 	}
-	if len(h) == 0 {
+	if len(hs[0]) == 0 {
 		return Session{}, ErrNotFound
 	}
-	return parseSession(key, h), nil
+	return parseSession(key, hs[0]), nil
+}
+
+// readSessions reads the hashes of the sessions keys, completed by what
+// their device's use hash holds of them (withUse), in one round trip. An
+// expired session has an empty hash.
+func (s *Store) readSessions(ctx context.Context, keys []string) ([]map[string]string, error) {
+	hs := make([]*redis.MapStringStringCmd, len(keys))
+	us := make([]*redis.StringCmd, len(keys))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			uk, f := useField(k)
+			hs[i], us[i] = p.HGetAll(ctx, k), p.HGet(ctx, uk, f)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	out := make([]map[string]string, len(keys))
+	for i := range keys {
+		out[i] = withUse(hs[i].Val(), us[i].Val())
+	}
+	return out, nil
 }
 
 // DynAuthResult is a NAS's answer to an RFC 5176 CoA-Request or

@@ -256,7 +256,7 @@ func (s *Store) readDevice(ctx context.Context, d string, now time.Time) (device
 	bad := func() (device, error) {
 		return device{}, fmt.Errorf("session: read device: unexpected script result")
 	}
-	if len(raw) < 3 || len(raw)%2 != 1 {
+	if len(raw) < 3 || (len(raw)-3)%3 != 0 {
 		return bad()
 	}
 	dev := device{use: make(map[Window]windowUse, len(s.windows))}
@@ -278,16 +278,17 @@ func (s *Store) readDevice(ctx context.Context, d string, now time.Time) (device
 	for i, w := range s.windows {
 		dev.use[w] = windowUse{in: num(use[3*i]), out: num(use[3*i+1]), online: time.Duration(num(use[3*i+2])) * time.Second}
 	}
-	for i := 3; i+1 < len(raw); i += 2 {
+	for i := 3; i+2 < len(raw); i += 3 {
 		key, _ := raw[i].(string)
 		flat, _ := raw[i+1].([]any)
-		h := make(map[string]string, len(flat)/2)
+		use, _ := raw[i+2].(string)
+		h := make(map[string]string, len(flat)/2+4)
 		for j := 0; j+1 < len(flat); j += 2 {
 			k, _ := flat[j].(string)
 			v, _ := flat[j+1].(string)
 			h[k] = v
 		}
-		dev.open = append(dev.open, openSession{key: key, h: h})
+		dev.open = append(dev.open, openSession{key: key, h: withUse(h, use)})
 	}
 	return dev, nil
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"io"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -56,7 +58,7 @@ type Store struct {
 	// (One per kind, made in NewStore: the map is only read after.)
 	spans map[Window]*atomic.Pointer[windowOf]
 
-	auth, acct, device, claim, finish, close, ipSet *redis.Script
+	auth, acct, device, claim, finish, close, ipSet, unmark *redis.Script
 	// addressWrites counts the writes of client-address entries, to tidy
 	// their hashes every addressTidyEvery.
 	addressWrites atomic.Uint64
@@ -108,6 +110,7 @@ func NewStore(rdb redis.UniversalClient, cfg Config, now func() time.Time, more 
 		finish:  redis.NewScript(finishScript),
 		close:   redis.NewScript(closeScript),
 		ipSet:   redis.NewScript(ipSetScript),
+		unmark:  redis.NewScript(unmarkScript),
 	}
 	st.idx = newIndexer(rdb, cfg.Retention, st.activeWindow(), now)
 	st.spans = make(map[Window]*atomic.Pointer[windowOf], len(windows))
@@ -166,7 +169,7 @@ func (s *Store) MACHash(m MAC) string { return s.hash.Hash(m) }
 // Preload loads the Lua scripts into Redis so the hot path can use
 // EVALSHA from the first request. It also checks that Redis answers.
 func (s *Store) Preload(ctx context.Context) error {
-	for _, sc := range []*redis.Script{s.auth, s.acct, s.device, s.claim, s.finish, s.close, s.ipSet} {
+	for _, sc := range []*redis.Script{s.auth, s.acct, s.device, s.claim, s.finish, s.close, s.ipSet, s.unmark} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return unavailable("load script", err)
 		}
@@ -643,6 +646,40 @@ type AcctRecord struct {
 	Throttled bool
 }
 
+// whereHash is the fingerprint of where the session is (AP, SSID, client
+// address, NAS address), by which acctScript tells that the session moved
+// without reading its key: FNV-1a, 64 bits, in base 36.
+func (r AcctRecord) whereHash() string {
+	h := fnv.New64a()
+	for _, v := range [...]string{r.AP, r.SSID, r.IP, r.NASIP} {
+		_, _ = io.WriteString(h, v)
+		_, _ = h.Write([]byte{0})
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// details packs what acctScript writes into a session key that is new to
+// it, or has moved, into one argument: each value as "<length>:<value>",
+// so that any bytes may be in a value.
+func (r AcctRecord) details() string {
+	throttled := ""
+	if r.Throttled {
+		throttled = "1"
+	}
+	vals := [...]string{r.MAC.String(), r.Username, r.AP, r.SSID, r.IP, r.NASIP, throttled}
+	n := 0
+	for _, v := range vals {
+		n += len(v) + 4
+	}
+	b := make([]byte, 0, n)
+	for _, v := range vals {
+		b = strconv.AppendInt(b, int64(len(v)), 10)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	return string(b)
+}
+
 // MaxCounter is the largest session counter the ledger keeps exactly: the
 // Lua scripts compute with doubles, exact up to 2^53.
 const MaxCounter = 1<<53 - 1
@@ -705,12 +742,8 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	d := s.deviceTag(r.MAC)
 	sk := sessionKey(d, r.NAS, r.SessionID)
 	live := liveTTL(pol)
-	throttled := ""
-	if r.Throttled {
-		throttled = "1"
-	}
 	keys := []string{sk, useKey(d), closedKey(d)}
-	args := make([]any, 21, 21+3*len(s.windows))
+	args := make([]any, 15, 15+3*len(s.windows))
 	at := -1 // the position of the policy's window among s.windows
 	for i, w := range s.windows {
 		lg := s.ledgerOf(d, w, now)
@@ -728,15 +761,13 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 		return Usage{}, fmt.Errorf("session: account: policy %q's window is not in use", pol.Name)
 	}
 	args[0], args[1], args[2], args[3], args[4] = string(r.Status), r.InputOctets, r.OutputOctets, r.SessionTime, now.Unix()
-	args[5], args[6], args[7], args[8], args[9] = secs(live), secs(s.keepTTL()), r.NAS, r.SessionID, r.MAC.String()
-	args[10], args[11], args[12], args[13], args[14] = r.AP, r.SSID, r.IP, r.Username, r.NASIP
-	args[15], args[16], args[17], args[18] = throttled, at+1, int64(pol.Data), secs(pol.OnlineTime)
-	args[19] = secs(s.useTTL(now))
+	args[5], args[6], args[7], args[8], args[9] = secs(live), secs(s.keepTTL()), r.NAS+":"+r.SessionID, r.whereHash(), r.details()
+	args[10], args[11], args[12], args[13] = at+1, int64(pol.Data), secs(pol.OnlineTime), secs(s.useTTL(now))
 	// When a Start happened tells a new session under an ID the NAS used
 	// before from a late Start of the old one (see acctScript).
-	args[20] = 0
+	args[14] = 0
 	if r.Status == AcctStart {
-		args[20] = now.Add(-r.Delay).Unix()
+		args[14] = now.Add(-r.Delay).Unix()
 	}
 
 	// The script, and the client-address entry of the RFC 8908 API where a
@@ -763,11 +794,11 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	}
 	for _, c := range ipc {
 		if err := c.Err(); err != nil {
-			// The script marked the entry written (ipx): unmark it, so
-			// that the NAS's retransmit writes it. Best effort; HDEL
-			// makes no key that is not there.
+			// The script marked the entry written (see acctScript):
+			// unmark it, so that the NAS's retransmit writes it. Best
+			// effort.
 			if vals[1]&acctAddressDue != 0 {
-				_ = s.rdb.HDel(context.WithoutCancel(ctx), sk, "ipx").Err()
+				_ = s.unmark.Run(context.WithoutCancel(ctx), s.rdb, []string{useKey(d)}, r.NAS+":"+r.SessionID).Err()
 			}
 			return Usage{}, err
 		}
