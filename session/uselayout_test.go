@@ -1,0 +1,197 @@
+package session
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"hotspot/internal/redistest"
+)
+
+// The tests here check where acctScript keeps an open session (see the key
+// layout in scripts.go): its counters in the device's use hash, its key
+// written only when it is new or has moved.
+
+func useBackends(t *testing.T, f func(t *testing.T, rdb redis.UniversalClient, s *Store, clk *fixedClock)) {
+	run := func(t *testing.T, rdb redis.UniversalClient) {
+		clk := &fixedClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+		s, err := NewStore(rdb, Config{MACHashKey: "a-mac-hash-key-for-tests", TermsVersion: "t1"}, clk.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(t, rdb, s, clk)
+	}
+	t.Run("redis-server", func(t *testing.T) { run(t, redistest.Start(t).Client(t)) })
+	t.Run("embedded", func(t *testing.T) {
+		m := miniredis.RunT(t)
+		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		t.Cleanup(func() { c.Close() })
+		run(t, c)
+	})
+}
+
+type fixedClock struct{ t time.Time }
+
+func (c *fixedClock) now() time.Time { return c.t }
+
+var useMAC = MAC{0x02, 0, 0, 0, 0, 0x1}
+
+func useRecord(st AcctStatus, in uint64) AcctRecord {
+	return AcctRecord{Status: st, NAS: "nas1", SessionID: "s1", MAC: useMAC, AP: "AP-1", SSID: "Free", IP: "10.1.0.5", NASIP: "127.0.0.1", Username: "u1", InputOctets: in}
+}
+
+func mustAcct(t *testing.T, s *Store, r AcctRecord) Usage {
+	t.Helper()
+	u, err := s.Account(context.Background(), r)
+	if err != nil {
+		t.Fatalf("Account(%s, %d) = %v", r.Status, r.InputOctets, err)
+	}
+	return u
+}
+
+// TestSessionKeyWrittenWhenMoved: an interim of a known session that has
+// not moved leaves its key's fields alone; one from another AP or address
+// writes them, and the client-address entry follows the address.
+func TestSessionKeyWrittenWhenMoved(t *testing.T) {
+	useBackends(t, func(t *testing.T, rdb redis.UniversalClient, s *Store, clk *fixedClock) {
+		ctx := context.Background()
+		r := useRecord(AcctStart, 0)
+		mustAcct(t, s, r)
+		sk := sessionKey(s.deviceTag(useMAC), "nas1", "s1")
+		// A field the script would write if it wrote the key.
+		rdb.HSet(ctx, sk, "ssid", "marker")
+		r.Status, r.InputOctets = AcctInterim, 1000
+		mustAcct(t, s, r)
+		if got := rdb.HGet(ctx, sk, "ssid").Val(); got != "marker" {
+			t.Errorf("after an interim from where the session was: ssid %q, want the key left alone", got)
+		}
+		r.AP, r.IP, r.InputOctets = "AP-2", "10.1.0.9", 2000
+		mustAcct(t, s, r)
+		h := rdb.HGetAll(ctx, sk).Val()
+		if h["ap"] != "AP-2" || h["ip"] != "10.1.0.9" || h["ssid"] != "Free" {
+			t.Errorf("after an interim from AP-2: %v, want ap AP-2, ip 10.1.0.9, ssid Free", h)
+		}
+		if _, sess, err := s.DeviceStatusByIP(ctx, "nas1", netip.MustParseAddr("10.1.0.9")); err != nil || sess.AcctSessionID != "s1" || sess.InputOctets != 2000 {
+			t.Errorf("DeviceStatusByIP(new address) = %q, %d, %v, want s1 with 2000 in", sess.AcctSessionID, sess.InputOctets, err)
+		}
+	})
+}
+
+// TestUnmarkAddress: when writing the client-address entry failed, the
+// next record writes it, although the script had noted it written.
+func TestUnmarkAddress(t *testing.T) {
+	useBackends(t, func(t *testing.T, rdb redis.UniversalClient, s *Store, clk *fixedClock) {
+		ctx := context.Background()
+		r := useRecord(AcctInterim, 10)
+		mustAcct(t, s, r)
+		ip := netip.MustParseAddr(r.IP)
+		ik, _ := s.addressField(ip, "nas1")
+		lost := func() bool {
+			_, _, err := s.DeviceStatusByIP(ctx, "nas1", ip)
+			return err != nil
+		}
+		if lost() {
+			t.Fatal("the first record wrote no client-address entry")
+		}
+		// The entry is lost as if its write had failed; the next interim
+		// does not write it again, as it was noted written.
+		rdb.Del(ctx, ik)
+		r.InputOctets = 20
+		mustAcct(t, s, r)
+		if !lost() {
+			t.Fatal("an interim wrote the client-address entry again; this test cannot tell unmarking")
+		}
+		uk, f := useField(sessionKey(s.deviceTag(useMAC), "nas1", "s1"))
+		if err := s.unmark.Run(ctx, rdb, []string{uk}, f).Err(); err != nil {
+			t.Fatal(err)
+		}
+		r.InputOctets = 30
+		mustAcct(t, s, r)
+		if lost() {
+			t.Error("after unmarking, the next interim did not write the client-address entry")
+		}
+		if _, sess, _ := s.DeviceStatusByIP(ctx, "nas1", ip); sess.InputOctets != 30 {
+			t.Errorf("session's input %d, want 30", sess.InputOctets)
+		}
+	})
+}
+
+// TestEarlierLayout: a session written by a build that kept an open
+// session's counters in its key (and "in out t updated" in the use hash)
+// goes on from what was counted, without counting it again.
+func TestEarlierLayout(t *testing.T) {
+	useBackends(t, func(t *testing.T, rdb redis.UniversalClient, s *Store, clk *fixedClock) {
+		ctx := context.Background()
+		d := s.deviceTag(useMAC)
+		sk := sessionKey(d, "nas1", "s1")
+		now := clk.t.Unix()
+		rdb.HSet(ctx, sk, "in", 1000, "out", 0, "time", 60, "updated", now, "started", now-60, "mac", useMAC.String(),
+			"ap", "AP-1", "ssid", "Free", "ip", "10.1.0.5", "nasip", "127.0.0.1", "state", "active", "ipx", now+1920)
+		rdb.Expire(ctx, sk, 16*time.Minute)
+		rdb.HSet(ctx, useKey(d), "nas1:s1", "1000 0 60 1795695600", s.ledgerOf(d, WindowDay, clk.t).id, "1000 0 60")
+		rdb.Expire(ctx, useKey(d), time.Hour)
+		r := useRecord(AcctInterim, 1500)
+		r.SessionTime = 120
+		if u := mustAcct(t, s, r); u.Input != 1500 || u.Online != 120*time.Second {
+			t.Errorf("day's use %d, %v, want 1500, 2m0s: only the increase counted", u.Input, u.Online)
+		}
+		sess, err := s.Session(ctx, sessionID(sk))
+		if err != nil || !sess.Active || sess.InputOctets != 1500 || sess.SessionTime != 120 || sess.StartedAt.Unix() != now-60 {
+			t.Errorf("Session = %+v, %v, want active with 1500 in, 120 s, started as before", sess, err)
+		}
+		if ttl := rdb.TTL(ctx, useKey(d)).Val(); ttl < 7*24*time.Hour {
+			t.Errorf("use hash TTL %v, want the retention period", ttl)
+		}
+		r.Status, r.InputOctets = AcctStop, 1600
+		if u := mustAcct(t, s, r); u.Input != 1600 {
+			t.Errorf("day's use after Stop %d, want 1600", u.Input)
+		}
+		h := rdb.HGetAll(ctx, sk).Val()
+		if h["state"] != "closed" || h["in"] != "1600" || h["mac"] != "" || h["ipx"] != "" {
+			t.Errorf("closed session %v, want closed with in 1600, no mac, no ipx", h)
+		}
+	})
+}
+
+// TestCloseNASCounters: a session that Accounting-On closes keeps the
+// counters the use hash had of it, in its key.
+func TestCloseNASCounters(t *testing.T) {
+	useBackends(t, func(t *testing.T, rdb redis.UniversalClient, s *Store, clk *fixedClock) {
+		ctx := context.Background()
+		r := useRecord(AcctInterim, 4000)
+		r.SessionTime = 300
+		mustAcct(t, s, r)
+		clk.t = clk.t.Add(time.Minute)
+		if n, err := s.CloseNAS(ctx, "nas1", netip.Addr{}, 0); n != 1 || err != nil {
+			t.Fatalf("CloseNAS = %d, %v, want 1 closed", n, err)
+		}
+		sk := sessionKey(s.deviceTag(useMAC), "nas1", "s1")
+		sess, err := s.Session(ctx, sessionID(sk))
+		if err != nil || sess.Active || sess.InputOctets != 4000 || sess.SessionTime != 300 {
+			t.Errorf("Session = %+v, %v, want closed with 4000 in, 300 s", sess, err)
+		}
+		uk, f := useField(sk)
+		if rdb.HExists(ctx, uk, f).Val() {
+			t.Error("the closed session is still in the use hash")
+		}
+	})
+}
+
+// TestDetailsAnyBytes: the details packed into one argument come out as
+// they went in, whatever bytes they hold (digits, colons, NUL, newline).
+func TestDetailsAnyBytes(t *testing.T) {
+	useBackends(t, func(t *testing.T, rdb redis.UniversalClient, s *Store, clk *fixedClock) {
+		r := useRecord(AcctStart, 0)
+		r.Username, r.AP, r.SSID, r.IP = "5:ab\x00:c\n", "3:x:y", "", "::1"
+		r.Throttled = true
+		mustAcct(t, s, r)
+		sess, err := s.Session(context.Background(), sessionID(sessionKey(s.deviceTag(useMAC), "nas1", "s1")))
+		if err != nil || sess.Username != r.Username || sess.AP != r.AP || sess.SSID != "" || sess.IP != "::1" || sess.NASIP != r.NASIP || sess.MAC != useMAC || sess.Enforced != ActionThrottle {
+			t.Errorf("Session = %+v, %v, want the record's details", sess, err)
+		}
+	})
+}
