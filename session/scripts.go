@@ -9,25 +9,30 @@ package session
 //
 //	d:g:<user>        grant: pw, nas                       TTL grant_ttl
 //	d:rem             remembered: terms, until             TTL remember_for
-//	d:s:<nas>:<sid>   session: counters, where, state, the
-//	                  clear MAC while open, enforcement    TTL 3 interims + 1m while
-//	                  state (enf, enfp, dyn, dynat), and   open, retention once closed
-//	                  when its client-address entry
-//	                  expires (ipx)
+//	d:s:<nas>:<sid>   session: where (ap, ssid, ip,        TTL 3 interims + 1m while
+//	                  nasip), started, state, the clear    open, retention once closed
+//	                  MAC while open, enforcement state
+//	                  (enf, enfp, dyn, dynat); once
+//	                  closed, its counters (in, out,
+//	                  time) and last record (updated)
 //	d:use             the device's use, one hash:          TTL retention from the
 //	                  - the ledger of the current day,     device's last record (at
-//	                    the day's ID ("d20261126") →       least to the day's end)
-//	                    "in out t"; a day's ledger is
+//	                    the day's ID ("d20261126") →       least to the day's end),
+//	                    "in out t"; a day's ledger is      and up to an hour more
 //	                    dropped when a later day's
 //	                    begins
 //	                  - the sessions not closed yet, open
 //	                    or expired while silent,
-//	                    "<nas>:<sid>" → what was counted
-//	                    of it, "in out t updated", so that
-//	                    a session that expired while
-//	                    silent is not counted again when
-//	                    it reports later (dropped a
-//	                    retention period after updated)
+//	                    "<nas>:<sid>" → "in out t updated
+//	                    ipx where": what was counted of
+//	                    it and its last record, so that a
+//	                    session that expired while silent
+//	                    is not counted again when it
+//	                    reports later (dropped a retention
+//	                    period after updated); when its
+//	                    client-address entry expires; and
+//	                    the fingerprint of where it is
+//	                  - "x": when the hash expires
 //	d:use:<window>    ledger of a week ("w20261123") or    TTL window end + retention
 //	                  a month ("m202611"): in, out, t (s)
 //	d:closed          the device's closed sessions, a      TTL retention from the
@@ -39,7 +44,9 @@ package session
 // names hold none). A day's ledger and the sessions share the device's
 // last record as the start of their retention period, so they share a
 // key, which saves Redis a key, with its TTL, per device; a week's or a
-// month's ledger must outlive that, and has a key of its own.
+// month's ledger must outlive that, and has a key of its own. An open
+// session's counters are in the use hash only: an interim reads the hash
+// it writes anyway, not the session's key too (see acctScript).
 
 // closedLua defines noteClosed, which the scripts that close a session run:
 // it puts the session ("<nas>:<sid>") into the device's closed sessions at
@@ -136,8 +143,8 @@ local fresh, closed, anew = false, false, 0
 if g[1] then
   -- Not closed: open, or expired while silent (its key is gone, and what
   -- was counted of it is here).
-  local x
-  si, so, st, x, ipx, fp = string.match(g[1], '^(%d+) (%d+) (%d+) (%d+) ?(%d*) ?(%w*)')
+  local _
+  si, so, st, _, ipx, fp = string.match(g[1], '^(%d+) (%d+) (%d+) (%d+) ?(%d*) ?(%w*)')
   local alive
   if stop then alive = redis.call('EXISTS', KEYS[1]) else alive = redis.call('EXPIRE', KEYS[1], live) end
   fresh = alive == 0
