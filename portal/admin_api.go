@@ -169,7 +169,7 @@ func (a *Admin) disconnect(c *gin.Context) {
 		a.storeFailed(c, "session", err)
 		return
 	}
-	log := []any{"session_id", id, "nas", sess.NAS, "mac_hash", sess.MACHash(), "acct_session_id", sess.AcctSessionID}
+	log := []any{"session_id", id, "nas", sess.NAS, "mac_hash", sess.MACHash(), "acct_session_id", sess.LogSessionID()}
 	if !sess.Active || sess.MAC.IsZero() {
 		a.auditAction(c, "disconnect", "refused", append(log, "reason", "session closed")...)
 		a.abort(c, http.StatusConflict, "session_closed", "the session is closed; there is nothing to disconnect")

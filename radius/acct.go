@@ -34,7 +34,7 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 	case rfc2866.AcctStatusType_Value_Start, rfc2866.AcctStatusType_Value_InterimUpdate, rfc2866.AcctStatusType_Value_Stop:
 		rec, unattributed, ok := parseAcctRecord(req, ns.nas.Name, ns.ipText(src.Addr()), status)
 		result, mac = acctResultOf(status), rec.MAC
-		attrs = append(attrs, slog.String("session_id", rec.SessionID))
+		attrs = append(attrs, slog.String("session_id", session.MaskMAC(rec.SessionID, rec.MAC)))
 		if !ok {
 			// Answered although not stored: the record can never be
 			// attributed to a device, so without an answer the NAS would

@@ -2,7 +2,9 @@ package radius
 
 import (
 	"crypto/md5"
+	"log/slog"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,5 +231,36 @@ func TestSplitCalledStation(t *testing.T) {
 		if ap != tt.ap || ssid != tt.ssid {
 			t.Errorf("splitCalledStation(%q) = %q, %q, want %q, %q", tt.in, ap, ssid, tt.ap, tt.ssid)
 		}
+	}
+}
+
+// TestAccountingLogMasksMAC: an Acct-Session-Id with the client's MAC in it
+// (Cisco's) is logged without it.
+func TestAccountingLogMasksMAC(t *testing.T) {
+	ts := newServer(t)
+	rec := &logRecorder{}
+	ts.logger = slog.New(rec)
+	p := acctRequest(t, rfc2866.AcctStatusType_Value_InterimUpdate, "aa:bb:cc:0d:ee:ff", "58b62226/aa:bb:cc:0d:ee:ff/5804651")
+	b := mustEncodeRequest(t, p)
+	checkReply(t, ts.handlePacket(t.Context(), portAcct, netip.MustParseAddrPort("127.0.0.1:1646"), b), b, radius.CodeAccountingResponse)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	found := false
+	for _, r := range rec.recs {
+		r.Attrs(func(a slog.Attr) bool {
+			if v := a.Value.String(); strings.Contains(strings.ToLower(v), "aa:bb:cc:0d:ee:ff") {
+				t.Errorf("log line %q: %s=%q holds the clear MAC", r.Message, a.Key, v)
+			}
+			if a.Key == "session_id" {
+				found = true
+				if v := a.Value.String(); v != "58b62226/*/5804651" {
+					t.Errorf("session_id %q, want 58b62226/*/5804651", v)
+				}
+			}
+			return true
+		})
+	}
+	if !found {
+		t.Error("no log line with the session ID")
 	}
 }

@@ -187,7 +187,7 @@ func (s *Server) dynamicAuthorization(ctx context.Context, code radius.Code, ses
 	dur := time.Since(start)
 	attrs := []slog.Attr{
 		slog.String("type", typ), slog.String("nas", n.Name), slog.String("nas_ip", dst.String()),
-		slog.String("session_id", sess.AcctSessionID), slog.Int("attempts", attempts), slog.Duration("dur", dur),
+		slog.String("session_id", sess.LogSessionID()), slog.Int("attempts", attempts), slog.Duration("dur", dur),
 	}
 	if !sess.MAC.IsZero() {
 		attrs = append(attrs, slog.String("mac_hash", s.store.MACHash(sess.MAC)))

@@ -178,11 +178,11 @@ func (s *Server) enforceDevice(ctx context.Context, es EnforcementStore, mac ses
 			}
 			s.logger.LogAttrs(ctx, slog.LevelInfo, "quota enforced",
 				slog.String("nas", t.Session.NAS), slog.String("mac_hash", s.store.MACHash(mac)),
-				slog.String("session_id", t.Session.AcctSessionID), slog.String("policy", t.Policy),
+				slog.String("session_id", t.Session.LogSessionID()), slog.String("policy", t.Policy),
 				slog.String("action", string(t.Action)), slog.String("reason", t.Reason),
 				slog.String("outcome", outcome), slog.Duration("dur", time.Since(start)))
 			if ferr != nil {
-				s.logger.Warn("enforcement: record outcome", "nas", t.Session.NAS, "session_id", t.Session.AcctSessionID, "err", ferr)
+				s.logger.Warn("enforcement: record outcome", "nas", t.Session.NAS, "session_id", t.Session.LogSessionID(), "err", ferr)
 			}
 		})
 	}

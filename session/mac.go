@@ -109,6 +109,68 @@ func (m MAC) String() string {
 	return string(b)
 }
 
+// MaskMAC returns s with every spelling of m in it replaced by "*": six hex
+// pairs apart by colons or by hyphens, three groups of four hex digits apart
+// by dots, or twelve hex digits, in either case. Some controllers put the
+// client's MAC into the Acct-Session-Id (Cisco's AireOS sends
+// "58b62226/e0:5f:45:37:98:bf/5804651"), which the store puts into key
+// names and the logs print, where no clear MAC may be.
+func MaskMAC(s string, m MAC) string {
+	if len(s) < 12 || m.IsZero() {
+		return s
+	}
+	var out []byte // nil until a spelling is found
+	last := 0
+	for i := 0; i+12 <= len(s); {
+		if n := macAt(s[i:], m); n > 0 {
+			out = append(append(out, s[last:i]...), '*')
+			i += n
+			last = i
+			continue
+		}
+		i++
+	}
+	if out == nil {
+		return s
+	}
+	return string(append(out, s[last:]...))
+}
+
+// macAt returns the length of the spelling of m that s begins with (see
+// MaskMAC), 0 when it begins with none.
+func macAt(s string, m MAC) int {
+	// hexAt reports whether s[i:i+2] is byte b in hex.
+	hexAt := func(i int, b byte) bool {
+		hi, ok1 := hexNibble(s[i])
+		lo, ok2 := hexNibble(s[i+1])
+		return ok1 && ok2 && hi<<4|lo == b
+	}
+	if !hexAt(0, m[0]) {
+		return 0
+	}
+	if len(s) >= 17 && (s[2] == ':' || s[2] == '-') {
+		n := 17
+		for i := 1; i < 6 && n > 0; i++ {
+			if s[3*i-1] != s[2] || !hexAt(3*i, m[i]) {
+				n = 0
+			}
+		}
+		if n > 0 {
+			return n
+		}
+	}
+	if len(s) >= 14 && s[4] == '.' && s[9] == '.' &&
+		hexAt(2, m[1]) && hexAt(5, m[2]) && hexAt(7, m[3]) && hexAt(10, m[4]) && hexAt(12, m[5]) {
+		return 14
+	}
+	for i := 1; i < 6; i++ {
+		if !hexAt(2*i, m[i]) {
+			return 0
+		}
+	}
+	return 12
+}
+
 // IsZero reports whether m is the all-zero address, which no device has.
 func (m MAC) IsZero() bool { return m == MAC{} }
 

@@ -14,7 +14,11 @@ package session
 //	                  MAC while open, enforcement state
 //	                  (enf, enfp, dyn, dynat); once
 //	                  closed, its counters (in, out,
-//	                  time) and last record (updated)
+//	                  time) and last record (updated).
+//	                  <sid> is the Acct-Session-Id
+//	                  without the device's MAC in it
+//	                  (MaskMAC); when that differs, the
+//	                  open session keeps it (asid)
 //	d:use             the device's use, one hash:          TTL retention from the
 //	                  - the ledger of the current day,     device's last record (at
 //	                    the day's ID ("d20261126") →       least to the day's end),
@@ -109,8 +113,10 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // 7 keep TTL (the retention period), 8 the session's field in the use
 // hash ("<nas>:<sid>"), 9 the fingerprint of where the session is,
 // 10 the session's details, each as "<length>:<value>": mac, user, ap,
-// ssid, client address, nas address, and "1" when the session was
-// accepted throttled, 11 the position of the policy's window among the
+// ssid, client address, nas address, "1" when the session was accepted
+// throttled, the Acct-Session-Id when the key names it without the MAC
+// in it (else empty), and then the field an earlier build counted the
+// session under (else empty), 11 the position of the policy's window among the
 // windows (from 1), 12 the data total at which the policy acts (0: never),
 // 13 the online seconds at which it acts (0: never), 14 the use hash's
 // TTL, 15 for a Start, when it happened (Unix s, its arrival less
@@ -170,6 +176,30 @@ else
     fresh = true
   end
 end
+-- The details (ARGV[10]), unpacked when they are needed.
+local d
+local function details()
+  if not d then
+    d = {}
+    local i = 1
+    while i <= #ARGV[10] do
+      local c = string.find(ARGV[10], ':', i, true)
+      local n = tonumber(string.sub(ARGV[10], i, c - 1))
+      d[#d + 1] = string.sub(ARGV[10], c + 1, c + n)
+      i = c + n + 1
+    end
+  end
+  return d
+end
+if fresh and not g[1] and anew == 0 and details()[9] ~= '' then
+  -- A session new to this script that an earlier build counted under
+  -- its Acct-Session-Id with the MAC in it: go on from there.
+  local b = redis.call('HGET', KEYS[2], d[9])
+  if b then
+    si, so, st = string.match(b, '^(%d+) (%d+) (%d+)')
+    redis.call('HDEL', KEYS[2], d[9])
+  end
+end
 si, so, st = si or '0', so or '0', st or '0'
 local din = tonumber(ARGV[2]) - tonumber(si)
 local dout = tonumber(ARGV[3]) - tonumber(so)
@@ -181,19 +211,14 @@ if dtime > 0 then st = ARGV[4] else dtime = 0 end
 -- has moved.
 local h, moved = {}, fresh or fp ~= ARGV[9]
 if moved then
-  local d, i = {}, 1
-  while i <= #ARGV[10] do
-    local c = string.find(ARGV[10], ':', i, true)
-    local n = tonumber(string.sub(ARGV[10], i, c - 1))
-    d[#d + 1] = string.sub(ARGV[10], c + 1, c + n)
-    i = c + n + 1
-  end
+  details()
   h = {'ap', d[3], 'ssid', d[4], 'ip', d[5], 'nasip', d[6]}
   if fresh then
     h[9], h[10] = 'started', ARGV[5]
     if not (stop or closed) then
       h[11], h[12], h[13], h[14], h[15], h[16] = 'mac', d[1], 'user', d[2], 'state', 'active'
-      if d[7] == '1' then h[17], h[18] = 'enf', '1' end
+      if d[7] == '1' then h[#h + 1], h[#h + 2] = 'enf', '1' end
+      if d[8] ~= '' then h[#h + 1], h[#h + 2] = 'asid', d[8] end
     end
   end
 end
@@ -209,7 +234,7 @@ if stop or closed then
   h[n + 1], h[n + 2], h[n + 3], h[n + 4], h[n + 5], h[n + 6] = 'in', si, 'out', so, 'time', st
   h[n + 7], h[n + 8], h[n + 9], h[n + 10] = 'updated', ARGV[5], 'state', 'closed'
   redis.call('HSET', KEYS[1], unpack(h))
-  redis.call('HDEL', KEYS[1], 'mac', 'user', 'enfp', 'ipx')
+  redis.call('HDEL', KEYS[1], 'mac', 'user', 'asid', 'enfp', 'ipx')
   redis.call('EXPIRE', KEYS[1], ARGV[7])
   if g[1] then redis.call('HDEL', KEYS[2], field) end
   noteClosed(KEYS[3], field, ARGV[5], ARGV[7])
@@ -413,7 +438,7 @@ if ARGV[4] ~= '' and (tonumber(updated) or 0) >= tonumber(ARGV[4]) then return '
 local h = {'state', 'closed', 'updated', ARGV[1], 'in', si or '0', 'out', so or '0', 'time', t or '0'}
 if ARGV[4] ~= '' then h[11], h[12] = 'restart', ARGV[4] end
 redis.call('HSET', KEYS[1], unpack(h))
-redis.call('HDEL', KEYS[1], 'mac', 'user', 'enfp', 'ipx')
+redis.call('HDEL', KEYS[1], 'mac', 'user', 'asid', 'enfp', 'ipx')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('HDEL', KEYS[2], rest)
 noteClosed(KEYS[3], rest, ARGV[1], ARGV[2])

@@ -22,9 +22,11 @@ type Session struct {
 	ID string
 	// MAC is the device's MAC while the session is active; zero once it
 	// is closed (only the pseudonym is kept).
-	MAC           MAC
-	NAS           string
-	NASIP         string // where CoA and Disconnect-Requests go
+	MAC   MAC
+	NAS   string
+	NASIP string // where CoA and Disconnect-Requests go
+	// AcctSessionID is the NAS's Acct-Session-Id. Once the session is
+	// closed, a MAC the NAS put into it is masked (see MaskMAC).
 	AcctSessionID string
 	Username      string
 	AP            string
@@ -45,6 +47,10 @@ type Session struct {
 	DynAuth   string
 	DynAuthAt time.Time
 }
+
+// LogSessionID is the session's Acct-Session-Id for logs: without its
+// device's MAC in it (see MaskMAC).
+func (s Session) LogSessionID() string { return MaskMAC(s.AcctSessionID, s.MAC) }
 
 // sessionID turns a session key into the ID shown to admins.
 func sessionID(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
@@ -106,6 +112,9 @@ func parseSession(key string, h map[string]string) Session {
 			return time.Time{}
 		}
 		return time.Unix(n, 0)
+	}
+	if a := h["asid"]; a != "" {
+		sid = a // the key names it without the MAC (see keySessionID)
 	}
 	s := Session{
 		ID: sessionID(key), NAS: nas, NASIP: h["nasip"], AcctSessionID: sid,

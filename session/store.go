@@ -660,13 +660,20 @@ func (r AcctRecord) whereHash() string {
 
 // details packs what acctScript writes into a session key that is new to
 // it, or has moved, into one argument: each value as "<length>:<value>",
-// so that any bytes may be in a value.
-func (r AcctRecord) details() string {
+// so that any bytes may be in a value. sid is the session ID the key names
+// (see keySessionID): when it is not r's, the details end with r's, which
+// an open session keeps, and the field an earlier build counted the
+// session under.
+func (r AcctRecord) details(sid string) string {
 	throttled := ""
 	if r.Throttled {
 		throttled = "1"
 	}
-	vals := [...]string{r.MAC.String(), r.Username, r.AP, r.SSID, r.IP, r.NASIP, throttled}
+	asid, legacy := "", ""
+	if sid != r.SessionID {
+		asid, legacy = r.SessionID, r.NAS+":"+r.SessionID
+	}
+	vals := [...]string{r.MAC.String(), r.Username, r.AP, r.SSID, r.IP, r.NASIP, throttled, asid, legacy}
 	n := 0
 	for _, v := range vals {
 		n += len(v) + 4
@@ -679,6 +686,13 @@ func (r AcctRecord) details() string {
 	}
 	return string(b)
 }
+
+// keySessionID is the session ID that r's session key names: its
+// Acct-Session-Id without the device's MAC (see MaskMAC), which no key
+// name may hold. While the session is open, its key keeps the
+// Acct-Session-Id as it came ("asid"), which CoA and Disconnect-Requests
+// name it by.
+func keySessionID(r AcctRecord) string { return MaskMAC(r.SessionID, r.MAC) }
 
 // MaxCounter is the largest session counter the ledger keeps exactly: the
 // Lua scripts compute with doubles, exact up to 2^53.
@@ -740,7 +754,8 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	now := s.now()
 	pol := s.PolicyFor(Where{NAS: r.NAS, SSID: r.SSID})
 	d := s.deviceTag(r.MAC)
-	sk := sessionKey(d, r.NAS, r.SessionID)
+	sid := keySessionID(r)
+	sk := sessionKey(d, r.NAS, sid)
 	live := liveTTL(pol)
 	keys := []string{sk, useKey(d), closedKey(d)}
 	args := make([]any, 15, 15+3*len(s.windows))
@@ -761,7 +776,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 		return Usage{}, fmt.Errorf("session: account: policy %q's window is not in use", pol.Name)
 	}
 	args[0], args[1], args[2], args[3], args[4] = string(r.Status), r.InputOctets, r.OutputOctets, r.SessionTime, now.Unix()
-	args[5], args[6], args[7], args[8], args[9] = secs(live), secs(s.keepTTL()), r.NAS+":"+r.SessionID, r.whereHash(), r.details()
+	args[5], args[6], args[7], args[8], args[9] = secs(live), secs(s.keepTTL()), r.NAS+":"+sid, r.whereHash(), r.details(sid)
 	args[10], args[11], args[12], args[13] = at+1, int64(pol.Data), secs(pol.OnlineTime), secs(s.useTTL(now))
 	// When a Start happened tells a new session under an ID the NAS used
 	// before from a late Start of the old one (see acctScript).
@@ -798,7 +813,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 			// unmark it, so that the NAS's retransmit writes it. Best
 			// effort.
 			if vals[1]&acctAddressDue != 0 {
-				_ = s.unmark.Run(context.WithoutCancel(ctx), s.rdb, []string{useKey(d)}, r.NAS+":"+r.SessionID).Err()
+				_ = s.unmark.Run(context.WithoutCancel(ctx), s.rdb, []string{useKey(d)}, r.NAS+":"+sid).Err()
 			}
 			return Usage{}, err
 		}

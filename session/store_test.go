@@ -320,12 +320,21 @@ func TestKeysPrivateAndExpiring(t *testing.T) {
 	}
 	// s1 is a MAC-authentication session: its User-Name is the MAC.
 	macAuth := func(r session.AcctRecord) session.AcctRecord { r.Username = "02:00:00:00:00:0a"; return r }
-	for _, r := range []session.AcctRecord{macAuth(acct(session.AcctStart, "s1", 0, 0)), macAuth(acct(session.AcctInterim, "s1", 5, 5)), acct(session.AcctStart, "s2", 0, 0)} {
+	// s3 and s4 have Acct-Session-Ids with the MAC in them, as Cisco's
+	// controllers send them; s3 ends.
+	const s3, s4 = "58b62226/02:00:00:00:00:0a/5804651", "58b62227/02:00:00:00:00:0A/5804652"
+	for _, r := range []session.AcctRecord{
+		macAuth(acct(session.AcctStart, "s1", 0, 0)), macAuth(acct(session.AcctInterim, "s1", 5, 5)), acct(session.AcctStart, "s2", 0, 0),
+		acct(session.AcctStart, s3, 0, 0), acct(session.AcctInterim, s4, 1, 1), acct(session.AcctStop, s3, 2, 2),
+	} {
 		if _, err := s.Account(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, err := s.Account(ctx, macAuth(acct(session.AcctStop, "s1", 6, 6))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sessions(ctx, session.SessionFilter{}); err != nil { // writes the indexes
 		t.Fatal(err)
 	}
 	keys, err := rdb.Keys(ctx, "*").Result()
@@ -343,11 +352,21 @@ func TestKeysPrivateAndExpiring(t *testing.T) {
 				t.Errorf("key %q contains the clear MAC", k)
 			}
 		}
+		if rdb.Type(ctx, k).Val() == "zset" {
+			for _, m := range rdb.ZRange(ctx, k, 0, -1).Val() {
+				for _, c := range clear {
+					if strings.Contains(strings.ToLower(m), strings.ToLower(c)) {
+						t.Errorf("key %q member %q holds the clear MAC", k, m)
+					}
+				}
+			}
+		}
 		if rdb.Type(ctx, k).Val() == "hash" {
 			v := rdb.HGetAll(ctx, k).Val()
-			// Only an open session's mac field may hold the clear MAC.
+			// Only an open session's mac field (and, for s4, the
+			// Acct-Session-Id CoA names it by) may hold the clear MAC.
 			for f, val := range v {
-				if strings.Contains(k, ":s:nas1:s2") && f == "mac" {
+				if strings.Contains(k, ":s:nas1:s2") && f == "mac" || strings.Contains(k, ":s:nas1:58b62227/*/") && (f == "mac" || f == "asid") {
 					continue
 				}
 				for _, c := range clear {

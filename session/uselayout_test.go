@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -192,6 +193,44 @@ func TestDetailsAnyBytes(t *testing.T) {
 		sess, err := s.Session(context.Background(), sessionID(sessionKey(s.deviceTag(useMAC), "nas1", "s1")))
 		if err != nil || sess.Username != r.Username || sess.AP != r.AP || sess.SSID != "" || sess.IP != "::1" || sess.NASIP != r.NASIP || sess.MAC != useMAC || sess.Enforced != ActionThrottle {
 			t.Errorf("Session = %+v, %v, want the record's details", sess, err)
+		}
+	})
+}
+
+// TestSessionIDWithMAC: an Acct-Session-Id with the device's MAC in it
+// (Cisco's) names the session's key without it; the open session keeps
+// it for CoA, the closed one does not; and a session an earlier build
+// counted under the clear ID goes on from what it counted.
+func TestSessionIDWithMAC(t *testing.T) {
+	useBackends(t, func(t *testing.T, rdb redis.UniversalClient, s *Store, clk *fixedClock) {
+		ctx := context.Background()
+		const cisco = "58b62226/02:00:00:00:00:01/5804651"
+		d := s.deviceTag(useMAC)
+		// An earlier build counted 700 octets of it, under the clear ID.
+		rdb.HSet(ctx, useKey(d), "nas1:"+cisco, "700 0 60 "+strconv.FormatInt(clk.t.Unix(), 10))
+		r := useRecord(AcctInterim, 1000)
+		r.SessionID = cisco
+		if u := mustAcct(t, s, r); u.Input != 300 {
+			t.Errorf("day's use %d, want 300: what the earlier build counted is not counted again", u.Input)
+		}
+		if rdb.HExists(ctx, useKey(d), "nas1:"+cisco).Val() {
+			t.Error("the clear ID's field is still in the use hash")
+		}
+		sk := sessionKey(d, "nas1", "58b62226/*/5804651")
+		sess, err := s.Session(ctx, sessionID(sk))
+		if err != nil || sess.AcctSessionID != cisco || sess.LogSessionID() != "58b62226/*/5804651" || sess.InputOctets != 1000 {
+			t.Fatalf("open session = %q (logged as %q), %d in, %v, want %q", sess.AcctSessionID, sess.LogSessionID(), sess.InputOctets, err, cisco)
+		}
+		r.Status, r.InputOctets = AcctStop, 1100
+		if u := mustAcct(t, s, r); u.Input != 400 {
+			t.Errorf("day's use %d, want 400", u.Input)
+		}
+		sess, err = s.Session(ctx, sessionID(sk))
+		if err != nil || sess.AcctSessionID != "58b62226/*/5804651" || sess.Active {
+			t.Errorf("closed session = %q, active %v, %v, want the ID without the MAC", sess.AcctSessionID, sess.Active, err)
+		}
+		if v := rdb.HGet(ctx, sk, "asid").Val(); v != "" {
+			t.Errorf("closed session keeps asid %q", v)
 		}
 	})
 }
