@@ -145,40 +145,151 @@ func TestLedgerOnlineTime(t *testing.T) {
 		cfg := testConfig()
 		cfg.Policy.OnlineTime = 2 * time.Hour
 		cfg.Policy.SessionTimeout = 90 * time.Minute
-		s, _ := newStore(t, rdb, cfg)
+		s, clk := newStore(t, rdb, cfg)
 		if _, err := s.CreateGrant(context.Background(), macA, "nas1"); err != nil {
 			t.Fatal(err)
 		}
+		t0 := clk.Now()
 		rec := func(st session.AcctStatus, sid string, secs uint32) session.AcctRecord {
 			r := acct(st, sid, 1, 1)
 			r.SessionTime = secs
 			return r
 		}
+		// s1 runs from 0 to 50 min; the device roams at 30 min, and s2
+		// runs from 30 to 40 min, while s1 waits out its idle timeout:
+		// 50 minutes online, not 60.
 		steps := []struct {
+			at   time.Duration
 			rec  session.AcctRecord
 			want time.Duration
 		}{
-			{rec(session.AcctStart, "s1", 0), 0},
-			{rec(session.AcctInterim, "s1", 1800), 30 * time.Minute},
-			{rec(session.AcctInterim, "s1", 1800), 30 * time.Minute}, // duplicate
-			{rec(session.AcctInterim, "s1", 1200), 30 * time.Minute}, // late
-			{rec(session.AcctStart, "s2", 0), 30 * time.Minute},
-			{rec(session.AcctInterim, "s2", 600), 40 * time.Minute},
-			{rec(session.AcctStop, "s1", 3000), 60 * time.Minute},
+			{0, rec(session.AcctStart, "s1", 0), 0},
+			{30 * time.Minute, rec(session.AcctInterim, "s1", 1800), 30 * time.Minute},
+			{30 * time.Minute, rec(session.AcctInterim, "s1", 1800), 30 * time.Minute}, // duplicate
+			{31 * time.Minute, rec(session.AcctInterim, "s1", 1200), 30 * time.Minute}, // late
+			{31 * time.Minute, rec(session.AcctStart, "s2", 0), 30 * time.Minute},
+			{40 * time.Minute, rec(session.AcctInterim, "s2", 540), 39 * time.Minute},
+			{50 * time.Minute, rec(session.AcctStop, "s1", 3000), 50 * time.Minute},
 		}
 		for i, st := range steps {
+			clk.Set(t0.Add(st.at))
 			if u := mustAccount(t, s, st.rec); u.Online != st.want || u.OnlineLimit != 2*time.Hour {
 				t.Fatalf("step %d: online = %v of %v, want %v of 2h", i, u.Online, u.OnlineLimit, st.want)
 			}
 		}
-		if d := macAuth(t, s, "nas1"); !d.Accepted() || d.SessionTimeout != time.Hour {
-			t.Errorf("after 1h of 2h: Authorize = %q, Session-Timeout %v, want accept, 1h (the time left)", d.Reason, d.SessionTimeout)
+		if d := macAuth(t, s, "nas1"); !d.Accepted() || d.SessionTimeout != 70*time.Minute {
+			t.Errorf("after 50 min of 2h: Authorize = %q, Session-Timeout %v, want accept, 70m (the time left)", d.Reason, d.SessionTimeout)
 		}
-		if u := mustAccount(t, s, rec(session.AcctInterim, "s2", 4200)); u.Online != 2*time.Hour || !u.Enforce {
+		// s2 goes on alone: all of its time from 50 min on is new.
+		clk.Set(t0.Add(120 * time.Minute))
+		if u := mustAccount(t, s, rec(session.AcctInterim, "s2", 5340)); u.Online != 2*time.Hour || !u.Enforce {
 			t.Errorf("after 2h: online %v, enforce %v, want 2h, true", u.Online, u.Enforce)
 		}
 		if d := macAuth(t, s, "nas1"); d.Reason != session.RejectTimeSpent {
 			t.Errorf("after 2h: Authorize = %q, want %q", d.Reason, session.RejectTimeSpent)
+		}
+	})
+}
+
+// TestLedgerOnlineTimeQueued: a session's records that a NAS queued and
+// sends at once, without Acct-Delay-Time and out of order, count all of
+// the session's time.
+func TestLedgerOnlineTimeQueued(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		cfg := testConfig()
+		cfg.Policy.OnlineTime = 24 * time.Hour
+		s, clk := newStore(t, rdb, cfg)
+		rec := func(sid string, secs uint32) session.AcctRecord {
+			r := acct(session.AcctInterim, sid, 1, 1)
+			r.SessionTime = secs
+			return r
+		}
+		mustAccount(t, s, rec("s1", 60))
+		clk.Set(clk.Now().Add(time.Hour))
+		for _, secs := range []uint32{600, 300, 900} {
+			mustAccount(t, s, rec("s1", secs))
+		}
+		if u := mustAccount(t, s, rec("s1", 900)); u.Online != 15*time.Minute {
+			t.Errorf("online %v, want 15m0s", u.Online)
+		}
+		// Another device: b1 was online from 0 to 10 minutes. b2's first
+		// record, at 15, says 10 minutes; its next, queued with it, 20:
+		// b2 began at -5, so only the 5 minutes before b1 began are new.
+		t1 := clk.Now().Add(time.Hour)
+		recB := func(sid string, mins uint32) session.AcctRecord {
+			r := rec(sid, mins*60)
+			r.MAC = macB
+			return r
+		}
+		clk.Set(t1.Add(10 * time.Minute))
+		mustAccount(t, s, recB("b1", 10))
+		clk.Set(t1.Add(15 * time.Minute))
+		mustAccount(t, s, recB("b2", 10))
+		if u := mustAccount(t, s, recB("b2", 20)); u.Online != 20*time.Minute {
+			t.Errorf("device B: online %v, want 20m0s", u.Online)
+		}
+	})
+}
+
+// TestLedgerOnlineTimeRoaming: where a policy limits online time, it counts
+// once while a device's sessions overlap. The device roams from AP-A's session to
+// AP-B's at 12 minutes; the old session stays open until its idle timeout
+// (it stops at 22 minutes). Online from 0 to 27 minutes: 27 minutes, not
+// the 37 its sessions' times add up to. The spans kept stay few.
+func TestLedgerOnlineTimeRoaming(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		cfg := testConfig()
+		cfg.Policy.OnlineTime = 24 * time.Hour
+		s, clk := newStore(t, rdb, cfg)
+		t0 := clk.Now()
+		rec := func(st session.AcctStatus, sid string, mins uint32) session.AcctRecord {
+			r := acct(st, sid, 1, 1)
+			r.SessionTime = mins * 60
+			return r
+		}
+		steps := []struct {
+			at   int // minutes
+			rec  session.AcctRecord
+			want int // minutes online
+		}{
+			{0, rec(session.AcctStart, "A", 0), 0},
+			{5, rec(session.AcctInterim, "A", 5), 5},
+			{10, rec(session.AcctInterim, "A", 10), 10},
+			{12, rec(session.AcctStart, "B", 0), 10},
+			{15, rec(session.AcctInterim, "A", 15), 15},
+			{17, rec(session.AcctInterim, "B", 5), 17},
+			{20, rec(session.AcctInterim, "A", 20), 20},
+			{22, rec(session.AcctStop, "A", 22), 22},
+			{22, rec(session.AcctInterim, "B", 10), 22},
+			{27, rec(session.AcctInterim, "B", 15), 27},
+		}
+		for i, st := range steps {
+			clk.Set(t0.Add(time.Duration(st.at) * time.Minute))
+			if u := mustAccount(t, s, st.rec); u.Online != time.Duration(st.want)*time.Minute {
+				t.Fatalf("step %d (%d min, %s): online %v, want %d min", i, st.at, st.rec.SessionID, u.Online, st.want)
+			}
+		}
+		// Ten more sessions, one after the other with gaps: each counts
+		// in full, and no more than four spans are kept.
+		for i := range 10 {
+			clk.Set(t0.Add(time.Duration(40+10*i) * time.Minute))
+			mustAccount(t, s, rec(session.AcctStop, fmt.Sprintf("C%d", i), 5))
+		}
+		if u := mustAccount(t, s, rec(session.AcctInterim, "B", 15)); u.Online != 77*time.Minute {
+			t.Errorf("after ten more sessions of 5 min: online %v, want 1h17m0s", u.Online)
+		}
+		keys := rdb.Keys(context.Background(), "{d:*}:use").Val()
+		if len(keys) != 1 {
+			t.Fatalf("use hashes %v, want one", keys)
+		}
+		if w := strings.Fields(rdb.HGet(context.Background(), keys[0], "w").Val()); len(w) == 0 || len(w) > 8 {
+			t.Errorf("spans kept: %v, want one to four", w)
+		}
+		// Two hours later, the spans before are dropped.
+		clk.Set(clk.Now().Add(2 * time.Hour))
+		mustAccount(t, s, rec(session.AcctStop, "D", 5))
+		if w := strings.Fields(rdb.HGet(context.Background(), keys[0], "w").Val()); len(w) != 2 {
+			t.Errorf("spans kept two hours later: %v, want one", w)
 		}
 	})
 }
@@ -266,9 +377,19 @@ func TestLedgerGigawords(t *testing.T) {
 // sessions of one device on several NASes at once, each interim twice and
 // in any order, against a real redis-server: every window's total is exact.
 func TestLedgerConcurrent(t *testing.T) {
+	t.Run("summed", func(t *testing.T) { testLedgerConcurrent(t, false) })
+	t.Run("once", func(t *testing.T) { testLedgerConcurrent(t, true) })
+}
+
+// testLedgerConcurrent: with once, a policy limits online time, which
+// then counts once where the sessions overlap.
+func testLedgerConcurrent(t *testing.T, once bool) {
 	rdb := redistest.Start(t).Client(t)
 	ctx := context.Background()
 	cfg := testConfig()
+	if once {
+		cfg.Policy.OnlineTime = 24 * time.Hour
+	}
 	cfg.Policies = []session.Policy{{Name: "weekly", Match: session.Match{NAS: []string{"nas-w"}}, Window: session.WindowWeek}}
 	s, _ := newStore(t, rdb, cfg)
 	nases := []string{"nas1", "nas2", "nas-w"}
@@ -278,9 +399,12 @@ func TestLedgerConcurrent(t *testing.T) {
 		for j := 1; j <= interims; j++ {
 			for range 2 {
 				wg.Go(func() {
+					// The j-th interim of each session happened j minutes
+					// in; all arrive now, in any order, saying so.
 					r := session.AcctRecord{
 						Status: session.AcctInterim, NAS: nases[i%len(nases)], SessionID: fmt.Sprintf("s%d", i), MAC: macA,
 						InputOctets: uint64(j * 100), OutputOctets: uint64(j*1000) + 1<<32, SessionTime: uint32(j * 60),
+						Delay: time.Duration(interims-j) * time.Minute,
 					}
 					if _, err := s.Account(ctx, r); err != nil {
 						t.Error(err)
@@ -291,7 +415,12 @@ func TestLedgerConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	wantData := int64(sessions * (interims*1100 + 1<<32))
+	// Without a policy that limits online time, the sessions' times add
+	// up; with one, the time they ran side by side counts once.
 	wantTime := time.Duration(sessions*interims) * time.Minute
+	if once {
+		wantTime = time.Duration(interims) * time.Minute
+	}
 	// A record with zero counters of an existing session changes nothing
 	// and reports the totals: s0 is on nas1 (daily), s2 on nas-w (weekly).
 	for nas, sid := range map[string]string{"nas1": "s0", "nas-w": "s2"} {

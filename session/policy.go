@@ -347,3 +347,18 @@ func windowsInUse(def Policy, rules []Policy) []Window {
 	}
 	return ws
 }
+
+// limitsOnline reports whether a policy has an online-time allowance: then
+// a device's online time counts once where its sessions overlap (see
+// acctScript), which costs Redis a little more a record.
+func limitsOnline(def Policy, rules []Policy) bool {
+	if def.OnlineTime > 0 {
+		return true
+	}
+	for _, p := range rules {
+		if p.OnlineTime > 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -37,6 +37,10 @@ package session
 //	                    client-address entry expires; and
 //	                    the fingerprint of where it is
 //	                  - "x": when the hash expires
+//	                  - "w", "wo": the spans of online
+//	                    time counted lately, and which
+//	                    session extended the last, where
+//	                    a policy limits online time
 //	d:use:<window>    ledger of a week ("w20261123") or    TTL window end + retention
 //	                  a month ("m202611"): in, out, t (s)
 //	d:closed          the device's closed sessions, a      TTL retention from the
@@ -119,8 +123,9 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // session under (else empty), 11 the position of the policy's window among the
 // windows (from 1), 12 the data total at which the policy acts (0: never),
 // 13 the online seconds at which it acts (0: never), 14 the use hash's
-// TTL, 15 for a Start, when it happened (Unix s, its arrival less
-// Acct-Delay-Time; 0 for other records), then for each window in use its
+// TTL, 15 when the record happened (Unix s, its arrival less
+// Acct-Delay-Time), 16 "1" to count online time once where sessions
+// overlap (a policy limits online time), then for each window in use its
 // ID, how long its ledger is kept (its end + retention - now, in s), and
 // where it is (0: a field of the use hash, else the position of its key in
 // KEYS).
@@ -135,12 +140,18 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 const acctScript = closedLua + `
 local now, live = tonumber(ARGV[5]), tonumber(ARGV[6])
 local field, stop = ARGV[8], ARGV[1] == 'stop'
-local windows = (#ARGV - 15) / 3
+local windows = (#ARGV - 16) / 3
 local day = 'x'
 for i = 1, windows do
-  if ARGV[15 + 3 * i] == '0' then day = ARGV[13 + 3 * i] end
+  if ARGV[16 + 3 * i] == '0' then day = ARGV[14 + 3 * i] end
 end
-local g = redis.call('HMGET', KEYS[2], field, 'x', day)
+local once = ARGV[16] == '1'
+local g
+if once then
+  g = redis.call('HMGET', KEYS[2], field, 'x', day, 'w', 'wo')
+else
+  g = redis.call('HMGET', KEYS[2], field, 'x', day)
+end
 -- Counters stay the decimal strings they arrived as: Redis formats a Lua
 -- number handed to redis.call with %.17g, which costs more than all the
 -- arithmetic here.
@@ -157,7 +168,7 @@ if g[1] then
 else
   local cur = redis.call('HMGET', KEYS[1], 'state', 'updated', 'restart', 'in', 'out', 'time')
   local began = tonumber(ARGV[15])
-  if cur[1] == 'closed' and began > 0 and ((tonumber(cur[2]) or 0) < began - live or began >= (tonumber(cur[3]) or began + 1)) then
+  if cur[1] == 'closed' and ARGV[1] == 'start' and ((tonumber(cur[2]) or 0) < began - live or began >= (tonumber(cur[3]) or began + 1)) then
     -- A Start for a closed session that happened a live TTL after its
     -- last record (no retransmit comes that late), or after the NAS
     -- restarted and closed it: the NAS uses the session ID again (its
@@ -207,6 +218,69 @@ local dtime = tonumber(ARGV[4]) - tonumber(st)
 if din > 0 then si = ARGV[2] else din = 0 end
 if dout > 0 then so = ARGV[3] else dout = 0 end
 if dtime > 0 then st = ARGV[4] else dtime = 0 end
+-- Where a policy limits online time (ARGV[16]), online time counts the
+-- time the device was online, once; elsewhere the sessions' times add up,
+-- which costs nothing here. A device's sessions overlap when it roams and
+-- its old session stays open until the NAS's idle timeout; the overlap
+-- would otherwise count twice. The use
+-- hash's "w" holds the spans of time (from, to) counted lately, at most
+-- four, and "wo" the session that extended the last of them and from when
+-- ("<from> <nas>:<sid>"). A record covers the time from its session's last
+-- record to when it happened; what of that lies in no span counts, and
+-- the record's span joins them. For the session that extended the last
+-- span, only what others counted before it took over is left out: its
+-- records may come out of order, or at once after a NAS queued them.
+local online, wspans, wowner = dtime, nil, nil
+if once and dtime > 0 then
+  local b = tonumber(ARGV[15])
+  local a = b - dtime
+  local from
+  if g[5] then
+    local p = string.find(g[5], ' ', 1, true)
+    if p and string.sub(g[5], p + 1) == field then from = tonumber(string.sub(g[5], 1, p - 1)) end
+  end
+  local s1, e1
+  if from then s1, e1 = string.match(g[4] or '', '^(%d+) (%d+)$') end
+  s1, e1 = tonumber(s1), tonumber(e1)
+  if s1 and from <= s1 and a <= e1 + 60 then
+    -- The common case, cheaply: all that was counted lately is this
+    -- session's (within a minute: the NAS's clock and ours differ by
+    -- that little), so all of its increase counts.
+    online = dtime
+    wspans = string.format('%d %d', math.min(a, s1), math.max(b, e1))
+    if a < from then wowner = string.format('%d', a) .. ' ' .. field end
+  else
+    local sp, last = {}, 0
+    if g[4] then
+      for x in string.gmatch(g[4], '%d+') do sp[#sp + 1] = tonumber(x) end
+      last = sp[#sp] or 0
+    end
+    online = dtime
+    for i = 1, #sp - 1, 2 do
+      local lo, hi = math.max(a, sp[i]), math.min(b, sp[i + 1], from or sp[i + 1])
+      if hi > lo then online = online - (hi - lo) end
+    end
+    if b > last then wowner = string.format('%d', math.max(a, last)) .. ' ' .. field end
+    local out, placed = {}, false
+    for i = 1, #sp - 1, 2 do
+      if sp[i + 1] < a then
+        out[#out + 1], out[#out + 2] = sp[i], sp[i + 1]
+      elseif sp[i] > b then
+        if not placed then out[#out + 1], out[#out + 2], placed = a, b, true end
+        out[#out + 1], out[#out + 2] = sp[i], sp[i + 1]
+      else
+        a, b = math.min(a, sp[i]), math.max(b, sp[i + 1])
+      end
+    end
+    if not placed then out[#out + 1], out[#out + 2] = a, b end
+    -- The last four spans, and none that ended an hour before the last.
+    local keep = {}
+    for i = math.max(1, #out - 7), #out - 1, 2 do
+      if out[i + 1] >= out[#out] - 3600 then keep[#keep + 1] = string.format('%d %d', out[i], out[i + 1]) end
+    end
+    wspans = table.concat(keep, ' ')
+  end
+end
 -- The session key is written when the session is new to this script or
 -- has moved.
 local h, moved = {}, fresh or fp ~= ARGV[9]
@@ -251,9 +325,9 @@ else
   use[1], use[2] = field, string.format('%s %s %s %s %d %s', si, so, st, ARGV[5], ipx, ARGV[9])
 end
 local res = {99, flags + anew}
-local changed = din > 0 or dout > 0 or dtime > 0
+local changed = din > 0 or dout > 0 or online > 0
 for i = 1, windows do
-  local id, k = ARGV[13 + 3 * i], tonumber(ARGV[15 + 3 * i])
+  local id, k = ARGV[14 + 3 * i], tonumber(ARGV[16 + 3 * i])
   local ui, uo, ut = 0, 0, 0
   if k == 0 then
     -- The day's ledger, a field of the use hash.
@@ -264,7 +338,7 @@ for i = 1, windows do
     else
       tidy = true -- a new day
     end
-    ui, uo, ut = ui + din, uo + dout, ut + dtime
+    ui, uo, ut = ui + din, uo + dout, ut + online
     if not u or changed then
       use[#use + 1], use[#use + 2] = id, string.format('%d %d %d', ui, uo, ut)
     end
@@ -272,10 +346,10 @@ for i = 1, windows do
     -- A week's or a month's, a key of its own: a new one gets its TTL
     -- (its window's end plus the retention period).
     local u = redis.call('HMGET', KEYS[k], 'in', 'out', 't')
-    ui, uo, ut = (tonumber(u[1]) or 0) + din, (tonumber(u[2]) or 0) + dout, (tonumber(u[3]) or 0) + dtime
+    ui, uo, ut = (tonumber(u[1]) or 0) + din, (tonumber(u[2]) or 0) + dout, (tonumber(u[3]) or 0) + online
     if not u[1] then
       redis.call('HSET', KEYS[k], 'in', string.format('%d', ui), 'out', string.format('%d', uo), 't', string.format('%d', ut))
-      redis.call('EXPIRE', KEYS[k], ARGV[14 + 3 * i])
+      redis.call('EXPIRE', KEYS[k], ARGV[15 + 3 * i])
     elseif changed then
       redis.call('HSET', KEYS[k], 'in', string.format('%d', ui), 'out', string.format('%d', uo), 't', string.format('%d', ut))
     end
@@ -292,6 +366,8 @@ if (tonumber(g[2]) or 0) < now + ttl then
   renew = true
   use[#use + 1], use[#use + 2] = 'x', string.format('%d', now + ttl + 3600)
 end
+if wspans then use[#use + 1], use[#use + 2] = 'w', wspans end
+if wowner then use[#use + 1], use[#use + 2] = 'wo', wowner end
 if #use > 0 then redis.call('HSET', KEYS[2], unpack(use)) end
 if renew then redis.call('EXPIRE', KEYS[2], ttl + 3600) end
 if tidy then
@@ -305,7 +381,7 @@ if tidy then
     if string.find(all[i], ':', 1, true) then
       local last = tonumber(string.match(all[i + 1], '^%d+ %d+ %d+ (%d+)'))
       if not last or last < now - tonumber(ARGV[7]) then redis.call('HDEL', KEYS[2], all[i]) end
-    elseif all[i] ~= 'x' and all[i] < day then
+    elseif all[i] ~= 'x' and all[i] ~= 'w' and all[i] ~= 'wo' and all[i] < day then
       redis.call('HDEL', KEYS[2], all[i])
     end
   end

@@ -33,6 +33,9 @@ type Store struct {
 	// windows are the windows the policies count in; every accounting
 	// record is added to the ledger of each.
 	windows []Window
+	// onlineOnce is "1" when a policy limits online time, which then
+	// counts once where a device's sessions overlap (see acctScript).
+	onlineOnce string
 	// pipes are the autopipeliners (their deferred face) of rdb and of
 	// the further clients NewStore was given, where they have one: the
 	// two reads of an Access-Request are queued on one together, and so
@@ -102,15 +105,19 @@ func NewStore(rdb redis.UniversalClient, cfg Config, now func() time.Time, more 
 	}
 	st := &Store{
 		rdb: rdb, cfg: cfg, loc: loc, hash: h, tags: newTagCache(tagCacheSlots), now: now, pipes: pipes,
-		windows: windowsInUse(cfg.Policy, cfg.Policies),
-		auth:    redis.NewScript(authScript),
-		acct:    redis.NewScript(acctScript),
-		device:  redis.NewScript(deviceScript),
-		claim:   redis.NewScript(claimScript),
-		finish:  redis.NewScript(finishScript),
-		close:   redis.NewScript(closeScript),
-		ipSet:   redis.NewScript(ipSetScript),
-		unmark:  redis.NewScript(unmarkScript),
+		windows:    windowsInUse(cfg.Policy, cfg.Policies),
+		onlineOnce: "0",
+		auth:       redis.NewScript(authScript),
+		acct:       redis.NewScript(acctScript),
+		device:     redis.NewScript(deviceScript),
+		claim:      redis.NewScript(claimScript),
+		finish:     redis.NewScript(finishScript),
+		close:      redis.NewScript(closeScript),
+		ipSet:      redis.NewScript(ipSetScript),
+		unmark:     redis.NewScript(unmarkScript),
+	}
+	if limitsOnline(cfg.Policy, cfg.Policies) {
+		st.onlineOnce = "1"
 	}
 	st.idx = newIndexer(rdb, cfg.Retention, st.activeWindow(), now)
 	st.spans = make(map[Window]*atomic.Pointer[windowOf], len(windows))
@@ -758,7 +765,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	sk := sessionKey(d, r.NAS, sid)
 	live := liveTTL(pol)
 	keys := []string{sk, useKey(d), closedKey(d)}
-	args := make([]any, 15, 15+3*len(s.windows))
+	args := make([]any, 16, 16+3*len(s.windows))
 	at := -1 // the position of the policy's window among s.windows
 	for i, w := range s.windows {
 		lg := s.ledgerOf(d, w, now)
@@ -778,12 +785,10 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	args[0], args[1], args[2], args[3], args[4] = string(r.Status), r.InputOctets, r.OutputOctets, r.SessionTime, now.Unix()
 	args[5], args[6], args[7], args[8], args[9] = secs(live), secs(s.keepTTL()), r.NAS+":"+sid, r.whereHash(), r.details(sid)
 	args[10], args[11], args[12], args[13] = at+1, int64(pol.Data), secs(pol.OnlineTime), secs(s.useTTL(now))
-	// When a Start happened tells a new session under an ID the NAS used
-	// before from a late Start of the old one (see acctScript).
-	args[14] = 0
-	if r.Status == AcctStart {
-		args[14] = now.Add(-r.Delay).Unix()
-	}
+	// When the record happened: it places the session's online time, and
+	// for a Start, it tells a new session under an ID the NAS used before
+	// from a late Start of the old one (see acctScript).
+	args[14], args[15] = now.Add(-r.Delay).Unix(), s.onlineOnce
 
 	// The script, and the client-address entry of the RFC 8908 API where a
 	// Start surely makes it, go out together; an interim writes it only
