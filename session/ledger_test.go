@@ -155,9 +155,9 @@ func TestLedgerOnlineTime(t *testing.T) {
 			r.SessionTime = secs
 			return r
 		}
-		// s1 runs from 0 to 50 min; the device roams at 30 min, and s2
-		// runs from 30 to 40 min, while s1 waits out its idle timeout:
-		// 50 minutes online, not 60.
+		// s1 runs from 0 to 50 min; the device roams at 31 min, and s2
+		// runs from 31 to 40 min, while s1 waits out its idle timeout:
+		// 50 minutes online, not 59.
 		steps := []struct {
 			at   time.Duration
 			rec  session.AcctRecord
@@ -269,6 +269,19 @@ func TestLedgerOnlineTimeRoaming(t *testing.T) {
 				t.Fatalf("step %d (%d min, %s): online %v, want %d min", i, st.at, st.rec.SessionID, u.Online, st.want)
 			}
 		}
+		// The same on another device, after a record that says it was
+		// delayed for 127 years (its minute counts, the rest the same).
+		bogus := rec(session.AcctInterim, "Z", 1)
+		bogus.MAC, bogus.Delay = macB, 4e9*time.Second
+		clk.Set(t0)
+		mustAccount(t, s, bogus)
+		for i, st := range steps {
+			clk.Set(t0.Add(time.Duration(st.at) * time.Minute))
+			st.rec.MAC = macB
+			if u := mustAccount(t, s, st.rec); u.Online != time.Duration(st.want+1)*time.Minute {
+				t.Fatalf("after a bogus delay, step %d (%d min, %s): online %v, want %d min", i, st.at, st.rec.SessionID, u.Online, st.want+1)
+			}
+		}
 		// Ten more sessions, one after the other with gaps: each counts
 		// in full, and no more than four spans are kept.
 		for i := range 10 {
@@ -278,10 +291,7 @@ func TestLedgerOnlineTimeRoaming(t *testing.T) {
 		if u := mustAccount(t, s, rec(session.AcctInterim, "B", 15)); u.Online != 77*time.Minute {
 			t.Errorf("after ten more sessions of 5 min: online %v, want 1h17m0s", u.Online)
 		}
-		keys := rdb.Keys(context.Background(), "{d:*}:use").Val()
-		if len(keys) != 1 {
-			t.Fatalf("use hashes %v, want one", keys)
-		}
+		keys := []string{useKeyOf(t, rdb, s, macA)}
 		if w := strings.Fields(rdb.HGet(context.Background(), keys[0], "w").Val()); len(w) == 0 || len(w) > 8 {
 			t.Errorf("spans kept: %v, want one to four", w)
 		}
@@ -599,4 +609,14 @@ func TestReusedSessionIDAfterRestart(t *testing.T) {
 			t.Errorf("after the restart: %v open sessions, want the new one", n)
 		}
 	})
+}
+
+// useKeyOf returns the key of m's use hash.
+func useKeyOf(t *testing.T, rdb redis.UniversalClient, s *session.Store, m session.MAC) string {
+	t.Helper()
+	k := "{d:" + s.MACHash(m) + "}:use"
+	if rdb.Exists(context.Background(), k).Val() != 1 {
+		t.Fatalf("no use hash %q", k)
+	}
+	return k
 }

@@ -109,66 +109,87 @@ func (m MAC) String() string {
 	return string(b)
 }
 
-// MaskMAC returns s with every spelling of m in it replaced by "*": six hex
-// pairs apart by colons or by hyphens, three groups of four hex digits apart
-// by dots, or twelve hex digits, in either case. Some controllers put the
+// MaskMAC returns s with every spelling of m in it, as ParseMAC reads
+// them ("aa:bb:cc:dd:ee:ff", "AA-BB-CC-DD-EE-FF", "aabb.ccdd.eeff",
+// "aabbccddeeff", "aabbcc-ddeeff", …, in any letter case), replaced by "*",
+// overlapping and adjacent spellings by one. Some controllers put the
 // client's MAC into the Acct-Session-Id (Cisco's AireOS sends
 // "58b62226/e0:5f:45:37:98:bf/5804651"), which the store puts into key
 // names and the logs print, where no clear MAC may be.
 func MaskMAC(s string, m MAC) string {
-	if len(s) < 12 || m.IsZero() {
+	if m.IsZero() {
 		return s
 	}
-	var out []byte // nil until a spelling is found
-	last := 0
-	for i := 0; i+12 <= len(s); {
-		if n := macAt(s[i:], m); n > 0 {
-			out = append(append(out, s[last:i]...), '*')
-			i += n
-			last = i
-			continue
-		}
-		i++
-	}
-	if out == nil {
-		return s
-	}
-	return string(append(out, s[last:]...))
+	return maskMACs(s, func(got MAC, _ bool) bool { return got == m })
 }
 
-// macAt returns the length of the spelling of m that s begins with (see
-// MaskMAC), 0 when it begins with none.
-func macAt(s string, m MAC) int {
-	// hexAt reports whether s[i:i+2] is byte b in hex.
-	hexAt := func(i int, b byte) bool {
-		hi, ok1 := hexNibble(s[i])
-		lo, ok2 := hexNibble(s[i+1])
-		return ok1 && ok2 && hi<<4|lo == b
+// MaskAnyMAC returns s with every spelling of a MAC with separators in it
+// replaced by "*", for a log line about a record whose device is not known.
+// (Twelve hex digits in a row are left: many session IDs are hex.)
+func MaskAnyMAC(s string) string {
+	return maskMACs(s, func(_ MAC, separated bool) bool { return separated })
+}
+
+// maskMACs replaces the spellings of MACs in s that match accepts by "*".
+func maskMACs(s string, match func(m MAC, separated bool) bool) string {
+	digits := 0
+	for i := 0; i < len(s) && digits < 12; i++ {
+		if _, ok := hexNibble(s[i]); ok {
+			digits++
+		}
 	}
-	if !hexAt(0, m[0]) {
-		return 0
+	if digits < 12 {
+		return s
 	}
-	if len(s) >= 17 && (s[2] == ':' || s[2] == '-') {
-		n := 17
-		for i := 1; i < 6 && n > 0; i++ {
-			if s[3*i-1] != s[2] || !hexAt(3*i, m[i]) {
-				n = 0
+	var out []byte
+	last, start, end := 0, 0, -1 // s[start:end] is the run to mask; none while end < 0
+	for i := 0; i+12 <= len(s); i++ {
+		m, n, sep := macAt(s[i:])
+		if n == 0 || !match(m, sep) {
+			continue
+		}
+		if end >= 0 && i <= end {
+			end = max(end, i+n)
+			continue
+		}
+		if end >= 0 {
+			out = append(append(out, s[last:start]...), '*')
+			last = end
+		}
+		start, end = i, i+n
+	}
+	if end < 0 {
+		return s
+	}
+	out = append(append(out, s[last:start]...), '*')
+	return string(append(out, s[end:]...))
+}
+
+// macAt reads a MAC that s begins with, spelled as ParseMAC reads it, and
+// returns it, the length of its spelling (0 when s begins with none), and
+// whether the spelling has separators.
+func macAt(s string) (m MAC, n int, separated bool) {
+	var sep byte
+	digits, lastSep := 0, -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if v, ok := hexNibble(c); ok {
+			if digits%2 == 0 {
+				m[digits/2] = v << 4
+			} else {
+				m[digits/2] |= v
 			}
+			if digits++; digits == 12 {
+				return m, i + 1, sep != 0
+			}
+			continue
 		}
-		if n > 0 {
-			return n
+		if c != ':' && c != '-' && c != '.' || sep != 0 && c != sep || digits%2 != 0 || lastSep == i-1 || digits == 0 {
+			return m, 0, false
 		}
+		sep, lastSep = c, i
 	}
-	if len(s) >= 14 && s[4] == '.' && s[9] == '.' &&
-		hexAt(2, m[1]) && hexAt(5, m[2]) && hexAt(7, m[3]) && hexAt(10, m[4]) && hexAt(12, m[5]) {
-		return 14
-	}
-	for i := 1; i < 6; i++ {
-		if !hexAt(2*i, m[i]) {
-			return 0
-		}
-	}
-	return 12
+	return m, 0, false
 }
 
 // IsZero reports whether m is the all-zero address, which no device has.

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -86,11 +87,17 @@ func TestMaskMAC(t *testing.T) {
 		{"58B62226/E0:5F:45:37:98:BF/5804651", "58B62226/*/5804651"},
 		{"E0-5F-45-37-98-BF-0001", "*-0001"},
 		{"x-e05f.4537.98bf", "x-*"},
+		{"x/e05f-4537-98bf/1", "x/*/1"},
+		{"e05f45-3798bf", "*"},
+		{"e05f:4537:98bf", "*"},
+		{"e0.5f.45.37.98.bf", "*"},
 		{"e05f453798bf", "*"},
-		{"e05f453798bfe0:5f:45:37:98:bf", "**"},
-		{"a1e0:5f:45:37:98:bf", "a1*"},
+		{"e05f453798bfe0:5f:45:37:98:bf", "*"},         // adjacent
+		{"a1e0:5f:45:37:98:bf", "a1*"},                 // after hex
+		{"e0:5f:45:37:98:bf:00", "*:00"},               // before more
 		{"e0:5f:45:37:98:b0/1", "e0:5f:45:37:98:b0/1"}, // another device's
 		{"e0:5f-45:37:98:bf", "e0:5f-45:37:98:bf"},     // mixed separators
+		{"e0::5f:45:37:98:bf", "e0::5f:45:37:98:bf"},   // doubled separator
 		{"e05f453798b", "e05f453798b"},                 // too short
 		{"52e65dc500000001", "52e65dc500000001"},       // CoovaChilli's
 		{"ü/e0:5f:45:37:98:bf/ü", "ü/*/ü"},
@@ -100,43 +107,70 @@ func TestMaskMAC(t *testing.T) {
 			t.Errorf("MaskMAC(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
+	// Overlapping spellings leave no part of either.
+	m2 := MAC{2, 0, 0, 0, 0, 2}
+	if got := MaskMAC("0200000000"+"02:00:00:00:00:02/7", m2); got != "*/7" {
+		t.Errorf("MaskMAC(overlapping) = %q, want %q", got, "*/7")
+	}
 	if got := MaskMAC("e05f453798bf", MAC{}); got != "e05f453798bf" {
 		t.Errorf("MaskMAC(zero MAC) = %q, want it unchanged", got)
 	}
 }
 
-func FuzzMaskMAC(f *testing.F) {
-	m := MAC{0xe0, 0x5f, 0x45, 0x37, 0x98, 0xbf}
-	for _, s := range []string{"58b62226/e0:5f:45:37:98:bf/5804651", "e05f.4537.98bf", "E05F453798BF", "52e65dc500000001"} {
-		f.Add(s)
+func TestMaskAnyMAC(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"58b62226/e0:5f:45:37:98:bf/5804651", "58b62226/*/5804651"},
+		{"a/02-00-00-00-00-01/b/e05f.4537.98bf", "a/*/b/*"},
+		{"52e65dc500000001", "52e65dc500000001"}, // hex without separators stays
+	} {
+		if got := MaskAnyMAC(c.in); got != c.want {
+			t.Errorf("MaskAnyMAC(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := MaskMAC(s, m)
-		// What is left holds no spelling of m, and nothing else changed:
-		// put m back for each "*" added and compare.
-		for i := 0; i+12 <= len(got); i++ {
-			if macAt(got[i:], m) > 0 {
-				t.Fatalf("MaskMAC(%q) = %q, still holds the MAC at %d", s, got, i)
-			}
-		}
-		if !strings.Contains(s, "*") && strings.ReplaceAll(got, "*", "") != stripMAC(s, m) {
-			t.Errorf("MaskMAC(%q) = %q, changed more than the MAC", s, got)
-		}
-	})
 }
 
-// stripMAC removes every spelling of m from s, leftmost first.
-func stripMAC(s string, m MAC) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		if i+12 <= len(s) {
-			if n := macAt(s[i:], m); n > 0 {
-				i += n
-				continue
+// spellings returns the ways a NAS may write m, made here independently
+// of ParseMAC and macAt.
+func spellings(m MAC) []string {
+	b := m[:]
+	var out []string
+	for _, f := range []string{"%02x", "%02X"} {
+		hex := make([]string, 6)
+		for i := range b {
+			hex[i] = fmt.Sprintf(f, b[i])
+		}
+		out = append(out,
+			strings.Join(hex, ":"), strings.Join(hex, "-"), strings.Join(hex, "."), strings.Join(hex, ""),
+			hex[0]+hex[1]+"."+hex[2]+hex[3]+"."+hex[4]+hex[5],
+			hex[0]+hex[1]+"-"+hex[2]+hex[3]+"-"+hex[4]+hex[5],
+			hex[0]+hex[1]+hex[2]+"-"+hex[3]+hex[4]+hex[5],
+		)
+	}
+	return out
+}
+
+func FuzzMaskMAC(f *testing.F) {
+	f.Add("58b62226/", "/5804651", []byte{0xe0, 0x5f, 0x45, 0x37, 0x98, 0xbf}, uint8(0))
+	f.Add("", "", []byte{2, 0, 0, 0, 0, 2}, uint8(3))
+	f.Add("0200000000", "", []byte{2, 0, 0, 0, 0, 2}, uint8(0))
+	f.Add("x", "e05f", []byte{0xe0, 0x5f, 0x45, 0x37, 0x98, 0xbf}, uint8(9))
+	f.Fuzz(func(t *testing.T, before, after string, mb []byte, form uint8) {
+		var m MAC
+		copy(m[:], mb)
+		if m.IsZero() {
+			return
+		}
+		sp := spellings(m)
+		in := before + sp[int(form)%len(sp)] + after
+		got := MaskMAC(in, m)
+		low := strings.ToLower(got)
+		for _, w := range sp {
+			if strings.Contains(low, strings.ToLower(w)) {
+				t.Fatalf("MaskMAC(%q) = %q, still holds %q", in, got, w)
 			}
 		}
-		b.WriteByte(s[i])
-		i++
-	}
-	return b.String()
+		if len(got) > len(in) {
+			t.Errorf("MaskMAC(%q) = %q, longer than what it masked", in, got)
+		}
+	})
 }

@@ -209,6 +209,11 @@ if fresh and not g[1] and anew == 0 and details()[9] ~= '' then
   if b then
     si, so, st = string.match(b, '^(%d+) (%d+) (%d+)')
     redis.call('HDEL', KEYS[2], d[9])
+  else
+    -- Or one it closed: a late record of it counts only what is new.
+    local prefix = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':s:'
+    local old = redis.call('HMGET', prefix .. d[9], 'state', 'in', 'out', 'time')
+    if old[1] == 'closed' then closed, si, so, st = true, old[2], old[3], old[4] end
   end
 end
 si, so, st = si or '0', so or '0', st or '0'
@@ -233,7 +238,7 @@ if dtime > 0 then st = ARGV[4] else dtime = 0 end
 local online, wspans, wowner = dtime, nil, nil
 if once and dtime > 0 then
   local b = tonumber(ARGV[15])
-  local a = b - dtime
+  local a = math.max(0, b - dtime)
   local from
   if g[5] then
     local p = string.find(g[5], ' ', 1, true)
@@ -273,10 +278,12 @@ if once and dtime > 0 then
       end
     end
     if not placed then out[#out + 1], out[#out + 2] = a, b end
-    -- The last four spans, and none that ended an hour before the last.
+    -- The last four spans, and none that ended long before the last: an
+    -- hour, or a live TTL (a record reaches back to its session's last
+    -- record, at most that long ago while the session lives).
     local keep = {}
     for i = math.max(1, #out - 7), #out - 1, 2 do
-      if out[i + 1] >= out[#out] - 3600 then keep[#keep + 1] = string.format('%d %d', out[i], out[i + 1]) end
+      if out[i + 1] >= out[#out] - math.max(3600, live) then keep[#keep + 1] = string.format('%d %d', out[i], out[i + 1]) end
     end
     wspans = table.concat(keep, ' ')
   end

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -658,9 +659,13 @@ type AcctRecord struct {
 // without reading its key: FNV-1a, 64 bits, in base 36.
 func (r AcctRecord) whereHash() string {
 	h := fnv.New64a()
+	var n [8]byte
 	for _, v := range [...]string{r.AP, r.SSID, r.IP, r.NASIP} {
+		// Each value after its length, so that no two lists of values
+		// hash the same bytes.
+		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
+		_, _ = h.Write(n[:])
 		_, _ = io.WriteString(h, v)
-		_, _ = h.Write([]byte{0})
 	}
 	return strconv.FormatUint(h.Sum64(), 36)
 }
@@ -788,7 +793,9 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	// When the record happened: it places the session's online time, and
 	// for a Start, it tells a new session under an ID the NAS used before
 	// from a late Start of the old one (see acctScript).
-	args[14], args[15] = now.Add(-r.Delay).Unix(), s.onlineOnce
+	// (A record delayed beyond the retention period happened at its
+	// start, as far as the ledger can tell.)
+	args[14], args[15] = now.Add(-min(r.Delay, s.keepTTL())).Unix(), s.onlineOnce
 
 	// The script, and the client-address entry of the RFC 8908 API where a
 	// Start surely makes it, go out together; an interim writes it only

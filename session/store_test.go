@@ -373,6 +373,9 @@ func TestKeysPrivateAndExpiring(t *testing.T) {
 					if strings.Contains(strings.ToLower(val), strings.ToLower(c)) {
 						t.Errorf("key %q field %q holds the clear MAC %q", k, f, val)
 					}
+					if strings.Contains(strings.ToLower(f), strings.ToLower(c)) {
+						t.Errorf("key %q has a field named with the clear MAC: %q", k, f)
+					}
 				}
 			}
 			if strings.Contains(k, ":s:nas1:s2") && v["mac"] != macA.String() {

@@ -82,41 +82,24 @@ func TestSessionKeyWrittenWhenMoved(t *testing.T) {
 	})
 }
 
-// TestUnmarkAddress: when writing the client-address entry failed, the
-// next record writes it, although the script had noted it written.
+// TestUnmarkAddress: when writing the client-address entry fails, the
+// record fails (the NAS sends it again) and the script's note that the
+// entry was written is undone, so that the retransmit writes it.
 func TestUnmarkAddress(t *testing.T) {
 	useBackends(t, func(t *testing.T, rdb redis.UniversalClient, s *Store, clk *fixedClock) {
 		ctx := context.Background()
 		r := useRecord(AcctInterim, 10)
-		mustAcct(t, s, r)
 		ip := netip.MustParseAddr(r.IP)
 		ik, _ := s.addressField(ip, "nas1")
-		lost := func() bool {
-			_, _, err := s.DeviceStatusByIP(ctx, "nas1", ip)
-			return err != nil
+		// The address's hash is a string: writing the entry fails.
+		rdb.Set(ctx, ik, "in the way", time.Hour)
+		if _, err := s.Account(ctx, r); err == nil {
+			t.Fatal("Account succeeded although the client-address entry could not be written")
 		}
-		if lost() {
-			t.Fatal("the first record wrote no client-address entry")
-		}
-		// The entry is lost as if its write had failed; the next interim
-		// does not write it again, as it was noted written.
 		rdb.Del(ctx, ik)
-		r.InputOctets = 20
-		mustAcct(t, s, r)
-		if !lost() {
-			t.Fatal("an interim wrote the client-address entry again; this test cannot tell unmarking")
-		}
-		uk, f := useField(sessionKey(s.deviceTag(useMAC), "nas1", "s1"))
-		if err := s.unmark.Run(ctx, rdb, []string{uk}, f).Err(); err != nil {
-			t.Fatal(err)
-		}
-		r.InputOctets = 30
-		mustAcct(t, s, r)
-		if lost() {
-			t.Error("after unmarking, the next interim did not write the client-address entry")
-		}
-		if _, sess, _ := s.DeviceStatusByIP(ctx, "nas1", ip); sess.InputOctets != 30 {
-			t.Errorf("session's input %d, want 30", sess.InputOctets)
+		mustAcct(t, s, r) // the NAS's retransmit
+		if _, sess, err := s.DeviceStatusByIP(ctx, "nas1", ip); err != nil || sess.InputOctets != 10 {
+			t.Errorf("after the retransmit: DeviceStatusByIP = %d in, %v, want the session with 10 in", sess.InputOctets, err)
 		}
 	})
 }
@@ -221,6 +204,10 @@ func TestSessionIDWithMAC(t *testing.T) {
 		if err != nil || sess.AcctSessionID != cisco || sess.LogSessionID() != "58b62226/*/5804651" || sess.InputOctets != 1000 {
 			t.Fatalf("open session = %q (logged as %q), %d in, %v, want %q", sess.AcctSessionID, sess.LogSessionID(), sess.InputOctets, err, cisco)
 		}
+		// Enforcement and the status page read it through the device.
+		if st, err := s.DeviceStatus(ctx, useMAC, Where{NAS: "nas1"}); err != nil || len(st.Sessions) != 1 || st.Sessions[0].AcctSessionID != cisco {
+			t.Errorf("DeviceStatus = %+v, %v, want the session with its Acct-Session-Id", st.Sessions, err)
+		}
 		r.Status, r.InputOctets = AcctStop, 1100
 		if u := mustAcct(t, s, r); u.Input != 400 {
 			t.Errorf("day's use %d, want 400", u.Input)
@@ -231,6 +218,34 @@ func TestSessionIDWithMAC(t *testing.T) {
 		}
 		if v := rdb.HGet(ctx, sk, "asid").Val(); v != "" {
 			t.Errorf("closed session keeps asid %q", v)
+		}
+		// Accounting-On closes a session: it keeps no asid either.
+		r3 := useRecord(AcctStart, 0)
+		r3.SessionID = "58b62228/02:00:00:00:00:01/5804653"
+		mustAcct(t, s, r3)
+		sk3 := sessionKey(d, "nas1", "58b62228/*/5804653")
+		if rdb.HGet(ctx, sk3, "asid").Val() != r3.SessionID {
+			t.Fatal("the open session keeps no asid")
+		}
+		clk.t = clk.t.Add(time.Minute)
+		if n, err := s.CloseNAS(ctx, "nas1", netip.Addr{}, 0); n != 1 || err != nil {
+			t.Fatalf("CloseNAS = %d, %v, want 1", n, err)
+		}
+		if v := rdb.HGet(ctx, sk3, "asid").Val(); v != "" {
+			t.Errorf("the session Accounting-On closed keeps asid %q", v)
+		}
+		r.InputOctets = 1100
+		// A session the earlier build closed, under its clear ID: its late
+		// Stop counts only what is new.
+		const cisco2 = "58b62227/02:00:00:00:00:01/5804652"
+		rdb.HSet(ctx, sessionKey(d, "nas1", cisco2), "state", "closed", "in", 5000, "out", 0, "time", 60, "updated", clk.t.Unix())
+		r.SessionID, r.InputOctets = cisco2, 5000
+		if u := mustAcct(t, s, r); u.Input != 400 {
+			t.Errorf("after the earlier build's closed session's late Stop: day's use %d, want 400", u.Input)
+		}
+		r.InputOctets = 5500
+		if u := mustAcct(t, s, r); u.Input != 900 {
+			t.Errorf("after a later Stop with 500 more: day's use %d, want 900", u.Input)
 		}
 	})
 }
