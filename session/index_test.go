@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -76,5 +77,35 @@ func TestIndexEntryMerge(t *testing.T) {
 		if got := tt.new.merge(tt.old); got.closed != tt.wantClosed || got.at != max(tt.old.at, tt.new.at) {
 			t.Errorf("%s: merged %+v, want closed %v at %d", tt.name, got, tt.wantClosed, max(tt.old.at, tt.new.at))
 		}
+	}
+}
+
+// TestIndexFlushInChunks: a flush that touches more indexes than go to
+// Redis in one round trip writes them all, each with its TTL.
+func TestIndexFlushInChunks(t *testing.T) {
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	now := time.Unix(1_800_000_000, 0)
+	x := newIndexer(rdb, 24*time.Hour, time.Hour, func() time.Time { return now })
+	ctx := context.Background()
+	const aps = 5*indexChunk + 3
+	for i := range aps {
+		x.add(fmt.Sprintf("{d:a%d}:s:n1:s", i), indexEntryUpdate{nas: "n1", ap: fmt.Sprintf("ap%d", i), at: now.Unix(), closed: i%2 == 0})
+	}
+	if err := x.close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range aps {
+		k := apSessionsKey(fmt.Sprintf("ap%d", i))
+		if _, err := m.ZScore(k, fmt.Sprintf("{d:a%d}:s:n1:s", i)); err != nil || m.TTL(k) <= 0 {
+			t.Errorf("%s: %v, TTL %v; want the session, with a TTL", k, err, m.TTL(k))
+		}
+	}
+	if n, _ := m.ZMembers(closedSessionsKey); len(n) != (aps+1)/2 {
+		t.Errorf("closed sessions: %d, want %d", len(n), (aps+1)/2)
+	}
+	if len(x.trimmed) != aps+2 {
+		t.Errorf("indexes trimmed: %d, want %d (every AP's, the NAS's, the closed sessions')", len(x.trimmed), aps+2)
 	}
 }
