@@ -767,7 +767,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	pol := s.PolicyFor(Where{NAS: r.NAS, SSID: r.SSID})
 	d := s.deviceTag(r.MAC)
 	sid := keySessionID(r)
-	sk := sessionKey(d, r.NAS, sid)
+	sk, field := sessionKey(d, r.NAS, sid), r.NAS+":"+sid
 	live := liveTTL(pol)
 	keys := []string{sk, useKey(d), closedKey(d)}
 	args := make([]any, 16, 16+3*len(s.windows))
@@ -788,13 +788,13 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 		return Usage{}, fmt.Errorf("session: account: policy %q's window is not in use", pol.Name)
 	}
 	args[0], args[1], args[2], args[3], args[4] = string(r.Status), r.InputOctets, r.OutputOctets, r.SessionTime, now.Unix()
-	args[5], args[6], args[7], args[8], args[9] = secs(live), secs(s.keepTTL()), r.NAS+":"+sid, r.whereHash(), r.details(sid)
+	args[5], args[6], args[7], args[8], args[9] = secs(live), secs(s.keepTTL()), field, r.whereHash(), r.details(sid)
 	args[10], args[11], args[12], args[13] = at+1, int64(pol.Data), secs(pol.OnlineTime), secs(s.useTTL(now))
 	// When the record happened: it places the session's online time, and
 	// for a Start, it tells a new session under an ID the NAS used before
 	// from a late Start of the old one (see acctScript).
-	// (A record delayed beyond the retention period happened at its
-	// start, as far as the ledger can tell.)
+	// A delay counts as the retention period at most: a bogus one must
+	// not put the record before 1970.
 	args[14], args[15] = now.Add(-min(r.Delay, s.keepTTL())).Unix(), s.onlineOnce
 
 	// The script, and the client-address entry of the RFC 8908 API where a
@@ -825,7 +825,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 			// unmark it, so that the NAS's retransmit writes it. Best
 			// effort.
 			if vals[1]&acctAddressDue != 0 {
-				_ = s.unmark.Run(context.WithoutCancel(ctx), s.rdb, []string{useKey(d)}, r.NAS+":"+sid).Err()
+				_ = s.unmark.Run(context.WithoutCancel(ctx), s.rdb, []string{useKey(d)}, field).Err()
 			}
 			return Usage{}, err
 		}
