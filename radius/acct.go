@@ -34,7 +34,7 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 	case rfc2866.AcctStatusType_Value_Start, rfc2866.AcctStatusType_Value_InterimUpdate, rfc2866.AcctStatusType_Value_Stop:
 		rec, unattributed, ok := parseAcctRecord(req, ns.nas.Name, ns.ipText(src.Addr()), status)
 		result, mac = acctResultOf(status), rec.MAC
-		attrs = append(attrs, slog.String("session_id", logSessionID(rec)))
+		attrs = append(attrs, slog.Any("session_id", logSessionID{rec.SessionID, rec.MAC}))
 		if !ok {
 			// Answered although not stored: the record can never be
 			// attributed to a device, so without an answer the NAS would
@@ -203,10 +203,16 @@ func splitCalledStation(s string) (ap, ssid string) {
 
 // logSessionID is a record's Acct-Session-Id for the log: without the
 // device's MAC in it (see session.MaskMAC), or, when the record names no
-// device, without anything spelled like a MAC.
-func logSessionID(rec session.AcctRecord) string {
-	if rec.MAC.IsZero() {
-		return session.MaskAnyMAC(rec.SessionID)
+// device, without anything spelled like a MAC. It is worked out only when
+// the line is written.
+type logSessionID struct {
+	id  string
+	mac session.MAC
+}
+
+func (l logSessionID) LogValue() slog.Value {
+	if l.mac.IsZero() {
+		return slog.StringValue(session.MaskAnyMAC(l.id))
 	}
-	return session.MaskMAC(rec.SessionID, rec.MAC)
+	return slog.StringValue(session.MaskMAC(l.id, l.mac))
 }

@@ -187,6 +187,10 @@ else
     fresh = true
   end
 end
+-- The prefix of the device's session keys ("{d:…}:s:").
+local function sessions()
+  return string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':s:'
+end
 -- The details (ARGV[10]), unpacked when they are needed.
 local d
 local function details()
@@ -211,8 +215,7 @@ if fresh and not g[1] and anew == 0 and details()[9] ~= '' then
     redis.call('HDEL', KEYS[2], d[9])
   else
     -- Or one it closed: a late record of it counts only what is new.
-    local prefix = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':s:'
-    local old = redis.call('HMGET', prefix .. d[9], 'state', 'in', 'out', 'time')
+    local old = redis.call('HMGET', sessions() .. d[9], 'state', 'in', 'out', 'time')
     if old[1] == 'closed' then closed, si, so, st = true, old[2], old[3], old[4] end
   end
 end
@@ -396,7 +399,7 @@ end
 local at = 3 * tonumber(ARGV[11])
 local data, online = tonumber(ARGV[12]), tonumber(ARGV[13])
 if (data > 0 and res[at] + res[at + 1] >= data) or (online > 0 and res[at + 2] >= online) then
-  local prefix = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':s:'
+  local prefix = sessions()
   for _, f in ipairs(redis.call('HKEYS', KEYS[2])) do
     if string.find(f, ':', 1, true) then
       local e = redis.call('HMGET', prefix .. f, 'state', 'enf', 'enfp')
