@@ -1,0 +1,102 @@
+package session_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"hotspot/internal/redistest"
+	"hotspot/session"
+)
+
+// BenchmarkAccountRedis measures what an accounting Interim-Update costs a
+// real redis-server, the part of the accounting path that the daemon
+// cannot spread over cores: Redis's CPU time (user + system) and the time
+// of its acctScript calls, per record, for 1,000 open sessions updated in
+// turn by concurrent callers (as the RADIUS workers do). Run it with
+//
+//	go test ./session -run '^$' -bench AccountRedis -benchtime 100000x
+func BenchmarkAccountRedis(b *testing.B) {
+	for _, once := range []bool{false, true} {
+		b.Run(fmt.Sprintf("online-once=%v", once), func(b *testing.B) { benchAccountRedis(b, once) })
+	}
+}
+
+func benchAccountRedis(b *testing.B, once bool) {
+	ctx := context.Background()
+	rdb := redistest.Start(b).Client(b)
+	cfg := testConfig()
+	cfg.Policy.Data = 1 << 50
+	if once {
+		cfg.Policy.OnlineTime = 24 * time.Hour
+	}
+	s, err := session.NewStore(rdb, cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const sessions = 1000
+	rec := func(i int, status session.AcctStatus, n uint64) session.AcctRecord {
+		mac := session.MAC{0x02, 0, 0, 0, byte(i >> 8), byte(i)}
+		return session.AcctRecord{
+			Status: status, NAS: "nas1", SessionID: fmt.Sprintf("%08x", i), MAC: mac,
+			Username: "hs-bench", AP: "00-11-22-33-44-55", SSID: "CityWiFi", IP: "10.1.2.3", NASIP: "10.0.0.1",
+			InputOctets: n * 1000, OutputOctets: n * 5000, SessionTime: uint32(n),
+		}
+	}
+	for i := range sessions {
+		if _, err := s.Account(ctx, rec(i, session.AcctStart, 0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	before := redisCosts(b, rdb)
+	var next atomic.Uint64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := next.Add(1)
+			if _, err := s.Account(ctx, rec(int(n%sessions), session.AcctInterim, n/sessions+1)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	after := redisCosts(b, rdb)
+	b.ReportMetric((after.cpu-before.cpu)/float64(b.N), "redis-cpu-µs/op")
+	b.ReportMetric((after.script-before.script)/float64(b.N), "script-µs/op")
+}
+
+// redisCost is Redis's CPU time and the time of its EVALSHA calls, in µs.
+type redisCost struct{ cpu, script float64 }
+
+func redisCosts(b *testing.B, rdb *redis.Client) redisCost {
+	b.Helper()
+	info, err := rdb.Info(context.Background(), "cpu", "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var c redisCost
+	for line := range strings.SplitSeq(info, "\r\n") {
+		k, v, _ := strings.Cut(line, ":")
+		switch k {
+		case "used_cpu_sys", "used_cpu_user":
+			f, _ := strconv.ParseFloat(v, 64)
+			c.cpu += f * 1e6
+		case "cmdstat_evalsha":
+			for kv := range strings.SplitSeq(v, ",") {
+				if us, ok := strings.CutPrefix(kv, "usec="); ok {
+					f, _ := strconv.ParseFloat(us, 64)
+					c.script += f
+				}
+			}
+		}
+	}
+	return c
+}
