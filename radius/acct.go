@@ -58,6 +58,11 @@ func (s *Server) handleAccounting(ctx context.Context, ns *nasState, src netip.A
 		// The window's total, across every NAS, is what quota
 		// enforcement acts on; it runs apart, so that this reply is not
 		// held up by a NAS that is slow to answer a CoA.
+		if usage.Spooled {
+			// Redis is out of reach; the record waits on disk.
+			attrs = append(attrs, slog.Bool("spooled", true))
+			break
+		}
 		attrs = append(attrs, slog.String("policy", usage.Policy), slog.Int64("window_total", usage.Total()))
 		if usage.Enforce {
 			attrs = append(attrs, slog.Bool("enforce", true))

@@ -27,4 +27,8 @@
 // commands go out through go-redis autopipeliners, which batch those of
 // the requests in flight; further clients given to NewStore add
 // autopipeliners that take turns with the first (see Store.pipes).
+//
+// Spooled wraps a Store for the RADIUS server: while Redis is out of
+// reach (IsOutage), Account keeps records in a Spool on local disk, sealed,
+// and Run applies them once Redis is back (spool.go, spooled.go).
 package session

@@ -652,6 +652,27 @@ type AcctRecord struct {
 	// Throttled is true when the session was accepted at the throttled
 	// rate (the NAS echoes the accept's Class), so it needs no CoA for it.
 	Throttled bool
+	// Received is when the record arrived, for one that is applied later
+	// (from the spool, see Spool); zero means now. The record counts in
+	// the windows of that time, and is its session's last record from
+	// then.
+	Received time.Time
+}
+
+// validate reports what makes r a record the store cannot take.
+func (r AcctRecord) validate() error {
+	if r.MAC.IsZero() || r.SessionID == "" || r.NAS == "" {
+		return errors.New("session: account: MAC, session ID and NAS are required")
+	}
+	switch r.Status {
+	case AcctStart, AcctInterim, AcctStop:
+	default:
+		return fmt.Errorf("session: account: unknown status %q", r.Status)
+	}
+	if r.InputOctets > MaxCounter || r.OutputOctets > MaxCounter {
+		return fmt.Errorf("session: account: counters above %d bytes", uint64(MaxCounter))
+	}
+	return nil
 }
 
 // whereHash is the fingerprint of where the session is (AP, SSID, client
@@ -727,6 +748,10 @@ type Usage struct {
 	// its open sessions has not been throttled or disconnected for it yet:
 	// the caller should have the device enforced (see ClaimEnforcement).
 	Enforce bool
+	// Spooled is true when Redis could not be reached and the record was
+	// kept in the spool, to be applied later (see Spooled); the rest is
+	// then unknown.
+	Spooled bool
 }
 
 // Total is input plus output.
@@ -737,16 +762,8 @@ func (u Usage) Total() int64 { return u.Input + u.Output }
 // device's ledgers, so retransmits, duplicates and out-of-order interims
 // never count twice, not even after the session expired while silent.
 func (s *Store) Account(ctx context.Context, r AcctRecord) (Usage, error) {
-	if r.MAC.IsZero() || r.SessionID == "" || r.NAS == "" {
-		return Usage{}, errors.New("session: account: MAC, session ID and NAS are required")
-	}
-	switch r.Status {
-	case AcctStart, AcctInterim, AcctStop:
-	default:
-		return Usage{}, fmt.Errorf("session: account: unknown status %q", r.Status)
-	}
-	if r.InputOctets > MaxCounter || r.OutputOctets > MaxCounter {
-		return Usage{}, fmt.Errorf("session: account: counters above %d bytes", uint64(MaxCounter))
+	if err := r.validate(); err != nil {
+		return Usage{}, err
 	}
 	u, err := s.account(ctx, r)
 	if isNoScript(err) {
@@ -764,6 +781,9 @@ func (s *Store) Account(ctx context.Context, r AcctRecord) (Usage, error) {
 
 func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	now := s.now()
+	if !r.Received.IsZero() && r.Received.Before(now) {
+		now = r.Received
+	}
 	pol := s.PolicyFor(Where{NAS: r.NAS, SSID: r.SSID})
 	d := s.deviceTag(r.MAC)
 	sid := keySessionID(r)

@@ -52,7 +52,18 @@ type RedisConfig struct {
 	// take turns carrying the RADIUS requests' commands to Redis in
 	// batches (see session.NewStore). Default 2; 1 to 8.
 	Pipelines int `yaml:"pipelines"`
+	// Spool is a directory where accounting records are kept while Redis
+	// cannot be reached (created, mode 0700, when missing): the NAS gets
+	// its answer once the record is on disk, and the record is applied
+	// when Redis is back (see session.Spool). Empty: no spool, and such
+	// records get no answer (the NAS retries, then gives up on them).
+	Spool string `yaml:"spool"`
+	// SpoolMaxSize caps the spool's files together. Default 256 MiB.
+	SpoolMaxSize session.ByteSize `yaml:"spool_max_size"`
 }
+
+// defaultSpoolMaxSize is the spool's default cap: about 800,000 records.
+const defaultSpoolMaxSize = 256 << 20
 
 // Redis pipelines: the default and the most.
 const (
@@ -142,6 +153,12 @@ func (c *Config) validate() error {
 	if c.Redis.PoolSize < 0 || c.Redis.Timeout < 0 {
 		errs = append(errs, errors.New("redis.pool_size and redis.timeout must not be negative"))
 	}
+	if c.Redis.SpoolMaxSize < 0 {
+		errs = append(errs, fmt.Errorf("redis.spool_max_size must not be negative"))
+	}
+	if c.Redis.Spool != "" && c.Redis.URL == "" {
+		errs = append(errs, errors.New("redis.spool is set without redis.url: the embedded store is never out of reach"))
+	}
 	if c.Redis.Pipelines < 0 || c.Redis.Pipelines > maxRedisPipelines {
 		errs = append(errs, fmt.Errorf("redis.pipelines %d is not between 1 and %d", c.Redis.Pipelines, maxRedisPipelines))
 	}
@@ -157,6 +174,8 @@ func (c *Config) warnings() []string {
 	var w []string
 	if c.Redis.URL == "" {
 		w = append(w, "no redis.url: running on the EMBEDDED in-process store; all grants, sessions and usage are LOST on restart and not shared between instances. Demo use only.")
+	} else if c.Redis.Spool == "" {
+		w = append(w, "no redis.spool: accounting records that arrive while Redis is out of reach get no answer, and are lost once the NAS gives up on them")
 	}
 	for _, n := range c.NAS {
 		if len(n.Secret) < 16 {

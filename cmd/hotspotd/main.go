@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -107,7 +108,30 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	}
 	reg.MustRegister(session.NewActiveSessionsCollector(store, nasNames, 0))
 	reg.MustRegister(store.IndexMetrics()...)
-	rs, err := radius.New(cfg.RADIUS, nases, store, logger, reg)
+	var radiusStore radius.Store = store
+	if cfg.Redis.Spool != "" {
+		sp, err := session.OpenSpool(cfg.Redis.Spool, []byte(cfg.Devices.MACHashKey), int64(cmp.Or(cfg.Redis.SpoolMaxSize, defaultSpoolMaxSize)))
+		if err != nil {
+			return err
+		}
+		defer sp.Close()
+		spooled, err := session.NewSpooled(store, sp, reg)
+		if err != nil {
+			return err
+		}
+		if n := sp.Pending(); n > 0 {
+			logger.Info("accounting records in the spool from an earlier run, applied once Redis answers", "records", n)
+		}
+		sctx, scancel := context.WithCancel(context.WithoutCancel(ctx))
+		var spoolWG sync.WaitGroup
+		spoolWG.Go(func() { spooled.Run(sctx, logger) })
+		// Stopped after the RADIUS server (deferred calls run last in,
+		// first out), so that no record is spooled after the last replay.
+		defer spoolWG.Wait()
+		defer scancel()
+		radiusStore = spooled
+	}
+	rs, err := radius.New(cfg.RADIUS, nases, radiusStore, logger, reg)
 	if err != nil {
 		return err
 	}
@@ -238,6 +262,12 @@ func openRedis(cfg RedisConfig, logger *slog.Logger) (redis.UniversalClient, []r
 	// over instead of holding the worker for redis.timeout.
 	opts.ContextTimeoutEnabled = true
 	opts.DialTimeout = timeout
+	// One dial per try: the command's own retries (with backoff) ride
+	// through a failover, and go-redis's default of five dials a try,
+	// 100 ms apart, held a request for seconds past its deadline while
+	// Redis refused connections (its accounting records then reached the
+	// spool after the NAS had given up on them).
+	opts.DialerRetries = 1
 	rdb := redis.NewUniversalClient(opts)
 	pipes := cfg.Pipelines
 	if pipes == 0 {
