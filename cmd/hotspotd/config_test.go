@@ -147,3 +147,46 @@ policies:
 		})
 	}
 }
+
+// TestSystemdUnit: deploy/hotspotd.service starts the binary on the config
+// path the example config names, and lets it write where that config puts
+// the spool (everything else is read-only under ProtectSystem=strict).
+func TestSystemdUnit(t *testing.T) {
+	raw, err := os.ReadFile("../../deploy/hotspotd.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := map[string]string{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			unit[k] = v
+		}
+	}
+	want := map[string]string{
+		"ExecStart":      "/usr/local/bin/hotspotd -config /etc/hotspot/hotspot.yaml",
+		"ExecStartPre":   "/usr/local/bin/hotspotd -config /etc/hotspot/hotspot.yaml -check-config",
+		"User":           "hotspot",
+		"StateDirectory": "hotspot",
+		"ProtectSystem":  "strict",
+		"UMask":          "0077",
+	}
+	for k, v := range want {
+		if unit[k] != v {
+			t.Errorf("hotspotd.service: %s=%q, want %q", k, unit[k], v)
+		}
+	}
+	example, err := os.ReadFile("../../deploy/hotspot.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(example), "Copy to /etc/hotspot/hotspot.yaml") {
+		t.Error("hotspot.example.yaml does not say to copy it where the unit reads it")
+	}
+	cfg, err := parseConfig(example, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir := "/var/lib/" + unit["StateDirectory"] + "/"; !strings.HasPrefix(cfg.Redis.Spool, dir) {
+		t.Errorf("example redis.spool %q is outside the unit's StateDirectory %s, which is all it may write", cfg.Redis.Spool, dir)
+	}
+}
