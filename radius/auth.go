@@ -41,6 +41,9 @@ func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrP
 	ar, reject := parseAccessRequest(req, ns.nas.Name, &r.pw)
 	if reject == "" {
 		d, err := s.store.Authorize(ctx, ar)
+		if err != nil && s.cfg.FailOpen > 0 && session.IsOutage(err) {
+			return s.failOpen(ctx, ns, src, req, ar, start, err)
+		}
 		if err != nil {
 			// No reply: the NAS retries, then fails over to another
 			// RADIUS server, which beats a reject the device cannot
@@ -88,6 +91,31 @@ func (s *Server) accept(ctx context.Context, ns *nasState, src netip.AddrPort, r
 		slog.String("policy", d.Policy.Name), slog.Bool("throttled", d.Throttled))
 }
 
+// msgFailOpen is the log message of an Access-Accept of failOpen.
+const msgFailOpen = "store unavailable, access accepted unchecked (fail_open)"
+
+// failOpen accepts an Access-Request that the store could not answer,
+// Redis being out of reach (radius.fail_open): with the rates of the
+// policy that applies, no data limit (what the device used is unknown)
+// and a Session-Timeout of FailOpen at most, after which the device logs
+// in again and, Redis back, is checked. Neither its credentials nor its
+// terms can be checked meanwhile.
+func (s *Server) failOpen(ctx context.Context, ns *nasState, src netip.AddrPort, req *radius.Packet, ar session.AuthRequest, start time.Time, cause error) []byte {
+	d := session.Decision{Policy: s.store.PolicyFor(session.Where{NAS: ar.NAS, SSID: ar.SSID}), Remaining: -1, SessionTimeout: s.cfg.FailOpen}
+	if t := d.Policy.SessionTimeout; t > 0 && t < d.SessionTimeout {
+		d.SessionTimeout = t
+	}
+	var buf [128]byte
+	attrs := appendAccept(buf[:0], ns.nas.Kind, d)
+	level := slog.LevelDebug
+	logAttrs := []slog.Attr{slog.Bool("mac_auth", ar.MACAuth), slog.String("policy", d.Policy.Name), slog.String("err", cause.Error())}
+	if ok, suppressed := s.warnStore.allow(start); ok {
+		level = slog.LevelWarn
+		logAttrs = append(logAttrs, slog.Int64("suppressed", suppressed))
+	}
+	return s.answerAccess(ctx, ns, src, req, radius.CodeAccessAccept, attrs, ar, start, level, msgFailOpen, logAttrs...)
+}
+
 // answerAccess encodes the Access-Accept or -Reject with attrs (wire
 // format), counts it and logs it with logAttrs.
 func (s *Server) answerAccess(ctx context.Context, ns *nasState, src netip.AddrPort, req *radius.Packet, code radius.Code, attrs []byte,
@@ -97,10 +125,13 @@ func (s *Server) answerAccess(ctx context.Context, ns *nasState, src netip.AddrP
 		s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
 		return nil
 	}
-	if code == radius.CodeAccessAccept {
-		ns.m.accept.Inc()
-	} else {
+	switch {
+	case code != radius.CodeAccessAccept:
 		ns.m.reject.Inc()
+	case msg == msgFailOpen:
+		ns.m.failOpen.Inc()
+	default:
+		ns.m.accept.Inc()
 	}
 	dur := time.Since(start)
 	s.m.accessDur.Observe(dur.Seconds())

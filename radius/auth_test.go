@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -277,6 +279,41 @@ func TestStoreUnavailable(t *testing.T) {
 	// dropped as a duplicate nor answered from the cache.
 	ts.store.setErr(nil)
 	checkReply(t, ts.exchange(t, ts.authAddr, wire), wire, radius.CodeAccessAccept)
+}
+
+// TestFailOpen: with radius.fail_open, an Access-Request that the store
+// cannot answer because Redis is out of reach is accepted unchecked, with
+// the policy's rates, no data limit and a short Session-Timeout, and
+// counted as such; a store failure that is not an outage still gets no
+// reply, and without fail_open nothing changes (TestStoreUnavailable).
+func TestFailOpen(t *testing.T) {
+	ts := newServer(t, withConfig(func(c *Config) { c.FailOpen = 10 * time.Minute })).start(t)
+	outage := fmt.Errorf("%w: account: %w", session.ErrUnavailable, &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED})
+	ts.store.setErr(outage)
+	for _, req := range []*radius.Packet{
+		papRequest(t, "hs-user", "not-checked", "aa-bb-cc-0d-ee-ff"),
+		newAccessRequest(t, "02:11:22:33:44:55", "02:11:22:33:44:55"), // MAC auth of a device not remembered
+	} {
+		wire := mustEncodeRequest(t, req)
+		reply := checkReply(t, ts.exchange(t, ts.authAddr, wire), wire, radius.CodeAccessAccept)
+		want := []string{
+			"Session-Timeout=600", "Idle-Timeout=600", "Acct-Interim-Interval=300",
+			"ChilliSpot-Bandwidth-Max-Up=2000", "ChilliSpot-Bandwidth-Max-Down=10000",
+			"WISPr-Bandwidth-Max-Up=2000000", "WISPr-Bandwidth-Max-Down=10000000",
+		}
+		if got := describe(t, reply.Attributes[1:]); !slices.Equal(got, want) {
+			t.Errorf("fail-open Access-Accept:\n got %v\nwant %v", got, want)
+		}
+	}
+	if got := counterValue(ts.m.requests.WithLabelValues(typeAccess, "chilli-1", "fail_open")); got != 2 {
+		t.Errorf("requests{result=fail_open} = %v, want 2", got)
+	}
+	if got := counterValue(ts.m.requests.WithLabelValues(typeAccess, "chilli-1", "accept")); got != 0 {
+		t.Errorf("requests{result=accept} = %v, want 0", got)
+	}
+
+	ts.store.setErr(errStoreDown) // an error, not an outage
+	ts.expectNoReply(t, ts.authAddr, mustEncodeRequest(t, papRequest(t, "hs-user", "s3cret-pass", "aa-bb-cc-0d-ee-ff")))
 }
 
 func TestDuplicateRequest(t *testing.T) {

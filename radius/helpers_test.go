@@ -137,6 +137,8 @@ func (f *fakeStore) CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, 
 
 func (f *fakeStore) MACHash(m session.MAC) string { return "hash-" + m.String()[12:] }
 
+func (f *fakeStore) PolicyFor(session.Where) session.Policy { return f.decision.Policy }
+
 func (f *fakeStore) setErr(err error) {
 	f.mu.Lock()
 	f.err = err

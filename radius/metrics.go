@@ -93,6 +93,7 @@ type metrics struct {
 // nasMetrics are one NAS's children of the labelled counters.
 type nasMetrics struct {
 	accept, reject, status prometheus.Counter
+	failOpen               prometheus.Counter // accepts unchecked, see Server.failOpen
 	acct                   [numAcctResults]prometheus.Counter
 	unattributed           [numUnattributedReasons]prometheus.Counter
 }
@@ -109,7 +110,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotspot_radius_requests_total",
-			Help: "Answered RADIUS requests by type (access, accounting, status), NAS and result (accept, reject; the Acct-Status-Type; ok).",
+			Help: "Answered RADIUS requests by type (access, accounting, status), NAS and result (accept, reject, fail_open: accepted unchecked while Redis was out of reach; the Acct-Status-Type; ok).",
 		}, []string{"type", "nas", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "hotspot_radius_request_duration_seconds",
@@ -145,9 +146,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 
 func (m *metrics) forNAS(name string) nasMetrics {
 	n := nasMetrics{
-		accept: m.requests.WithLabelValues(typeAccess, name, "accept"),
-		reject: m.requests.WithLabelValues(typeAccess, name, "reject"),
-		status: m.requests.WithLabelValues(typeStatus, name, "ok"),
+		accept:   m.requests.WithLabelValues(typeAccess, name, "accept"),
+		reject:   m.requests.WithLabelValues(typeAccess, name, "reject"),
+		failOpen: m.requests.WithLabelValues(typeAccess, name, "fail_open"),
+		status:   m.requests.WithLabelValues(typeStatus, name, "ok"),
 	}
 	for r := range numAcctResults {
 		n.acct[r] = m.requests.WithLabelValues(typeAccounting, name, acctResultNames[r])

@@ -44,6 +44,15 @@ type Config struct {
 	// retransmit gets the same reply again (RFC 5080). It should cover the
 	// NAS's whole retry schedule. Default 30s.
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// FailOpen, when positive, has an Access-Request that Redis cannot
+	// answer (out of reach) accepted instead of left unanswered: with
+	// the rates of the policy that applies, no data limit and a
+	// Session-Timeout of FailOpen at most, so that the device logs in
+	// again, and is checked, soon after Redis is back. Neither the
+	// device's credentials nor whether it accepted the terms can be
+	// checked meanwhile: anyone the NAS sends is let in. Default 0: no
+	// reply, and the NAS retries or fails over to another server.
+	FailOpen time.Duration `yaml:"fail_open"`
 
 	// now is the response cache's clock; nil means time.Now. Tests set it.
 	now func() time.Time
@@ -109,6 +118,9 @@ func (c Config) Validate() error {
 	if c.Workers <= 0 {
 		add("radius.workers must be positive")
 	}
+	if c.FailOpen < 0 {
+		add("radius.fail_open must not be negative")
+	}
 	if c.Queue <= 0 {
 		add("radius.queue must be positive")
 	}
@@ -144,6 +156,8 @@ type Store interface {
 	CloseNAS(ctx context.Context, nas string, nasIP netip.Addr, delay time.Duration) (int, error)
 	// MACHash returns the pseudonym logged in place of a MAC.
 	MACHash(m session.MAC) string
+	// PolicyFor returns the policy that applies where a device is.
+	PolicyFor(w session.Where) session.Policy
 }
 
 // Server answers Access- and Accounting-Requests from the NASes in its

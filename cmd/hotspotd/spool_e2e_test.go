@@ -22,6 +22,7 @@ func TestSpoolEndToEnd(t *testing.T) {
 	config := func(cfg map[string]any) {
 		cfg["redis"] = map[string]any{"spool": spool}
 		cfg["radius"].(map[string]any)["store_timeout"] = "500ms"
+		cfg["radius"].(map[string]any)["fail_open"] = "10m"
 	}
 	d := startDaemon(t, []string{"REDIS_URL=" + proxy.URL()}, config)
 
@@ -62,6 +63,11 @@ func TestSpoolEndToEnd(t *testing.T) {
 	account(d, "s-0001", "Stop", 25*mib, 25*mib)
 	if _, m := get(t, "http://"+d.admin+"/metrics"); !strings.Contains(m, "\nhotspot_spool_records 2\n") {
 		t.Errorf("metrics during the outage:\n%s", grepLines(m, "hotspot_spool"))
+	}
+	// radius.fail_open: a login is let in unchecked, for 10 minutes, with
+	// no data limit.
+	if out, ok := radclient(t, d.auth, "auth", secret, macAuth); !ok || attr(out, "Session-Timeout") != "600" || attr(out, "ChilliSpot-Max-Total-Octets") != "" {
+		t.Errorf("login during the outage: want Access-Accept, Session-Timeout 600, no data limit; got %s", out)
 	}
 	// Redis back: the spool is applied (every 5 s).
 	proxy.Restore(t)
