@@ -219,7 +219,9 @@ func (x *indexer) flush(ctx context.Context) error {
 	var trims []string
 	var cmds []func(pl redis.Pipeliner)
 	for idx, zs := range adds {
-		cmds = append(cmds, func(pl redis.Pipeliner) { pl.ZAdd(ctx, idx, zs...) })
+		// GT: a record applied late (from the spool) never moves a
+		// session back behind a newer one.
+		cmds = append(cmds, func(pl redis.Pipeliner) { pl.ZAddGT(ctx, idx, zs...) })
 	}
 	for idx, members := range closes {
 		cmds = append(cmds, func(pl redis.Pipeliner) { pl.ZRem(ctx, idx, members...) })

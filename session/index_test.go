@@ -109,3 +109,28 @@ func TestIndexFlushInChunks(t *testing.T) {
 		t.Errorf("indexes trimmed: %d, want %d (every AP's, the NAS's, the closed sessions')", len(x.trimmed), aps+2)
 	}
 }
+
+// TestIndexerNeverMovesBack: a record applied late (from the spool), in a
+// flush after a newer one's, leaves the session's place in the indexes at
+// the newer record.
+func TestIndexerNeverMovesBack(t *testing.T) {
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	now := time.Unix(1_800_000_000, 0)
+	x := newIndexer(rdb, 24*time.Hour, time.Hour, func() time.Time { return now })
+	ctx := context.Background()
+	x.add("{d:a}:s:n1:s1", indexEntryUpdate{nas: "n1", ap: "ap1", at: now.Unix()})
+	if err := x.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x.add("{d:a}:s:n1:s1", indexEntryUpdate{nas: "n1", ap: "ap1", at: now.Unix() - 600})
+	if err := x.close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{nasOpenKey("n1"), apSessionsKey("ap1")} {
+		if s, err := m.ZScore(k, "{d:a}:s:n1:s1"); err != nil || s != float64(now.Unix()) {
+			t.Errorf("%s: score %v, %v; want the newer record's, %d", k, s, err, now.Unix())
+		}
+	}
+}

@@ -29,17 +29,20 @@ import (
 // reached on local disk, so that the NAS still gets its answer only once
 // the record is stored, and nothing is lost: the records are applied to the
 // store once Redis is back. Applying a record twice changes nothing (the
-// ledger takes each session's counters to their maximum), so a spool file
-// is applied from its start until all of it went through, and a crash at
-// any point loses nothing and counts nothing twice.
+// ledger takes each session's counters to their maximum), so a crash at any
+// point loses nothing and counts nothing twice: what is not known to be
+// applied is applied again.
 //
 // Records are sealed with AES-256-GCM under a key derived from the MAC
 // hash key: the spool holds clear MACs, user names and client addresses,
 // which must not lie on disk readable. A file is a sequence of frames,
 // each a 4-byte big-endian length, then the 12-byte nonce and the sealed
-// JSON of the record; "current" is appended to, and a replay first renames
-// it to "replay-<n>", which it removes once every record in it was
-// applied.
+// JSON of the record. "current" is appended to; a replay (and OpenSpool,
+// for what an earlier run left) first renames it to "replay-<n>", and
+// removes a replay file once every record in it was applied. A record the
+// store refuses spoolMaxTries times in a row while Redis answers is set
+// aside in "rejected", which an operator can rename to "replay-<anything>"
+// to have it tried again.
 type Spool struct {
 	dir  string
 	aead cipher.AEAD
@@ -53,11 +56,20 @@ type Spool struct {
 	f       *os.File
 	written uint64 // frames written to files
 	cur     int64  // bytes in the current file
+	broken  bool   // the current file ends in a torn frame: no appends until it is renamed
 	size    int64  // bytes in all spool files
 	seq     uint64 // the last replay file's number
 
 	pending atomic.Int64 // records in the spool not yet applied
-	replay  sync.Mutex   // one replay at a time
+
+	// One replay at a time; what it knows between replays.
+	replay  sync.Mutex
+	applied map[string]int // replay file → frames applied from its start
+	failing struct {       // the record the store last refused
+		file  string
+		frame int
+		tries int
+	}
 }
 
 // ErrSpoolFull is returned when a record does not fit in the spool.
@@ -65,15 +77,21 @@ var ErrSpoolFull = errors.New("session: spool is full")
 
 const (
 	spoolCurrent   = "current"
+	spoolNext      = "current.next"
 	spoolReplay    = "replay-"
+	spoolRejected  = "rejected"
 	spoolNonce     = 12
 	spoolMaxRecord = 64 << 10 // a frame larger than this is corrupt
+	// spoolMaxTries is how many replays in a row may fail on one record,
+	// Redis answering, before it is set aside: about a minute of them.
+	spoolMaxTries = 12
 )
 
 // OpenSpool opens (creating it when missing, mode 0700) the spool in dir,
 // whose files hold at most maxBytes together; key is the MAC hash key,
 // from which the spool's own key is derived. Records left by an earlier
-// run are counted as pending, for the next replay.
+// run are pending, for the next replay; a file that cannot be read is
+// counted as one pending record, and the replay reports why.
 func OpenSpool(dir string, key []byte, maxBytes int64) (*Spool, error) {
 	if dir == "" {
 		return nil, errors.New("session: spool: no directory")
@@ -94,30 +112,66 @@ func OpenSpool(dir string, key []byte, maxBytes int64) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("session: spool: %w", err)
 	}
-	s := &Spool{dir: dir, aead: aead, max: maxBytes}
+	s := &Spool{dir: dir, aead: aead, max: maxBytes, applied: map[string]int{}}
 	names, err := s.files()
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range append(names, spoolCurrent) {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
+	for _, name := range names {
+		var n uint64
+		if _, err := fmt.Sscanf(strings.TrimPrefix(name, spoolReplay), "%d", &n); err == nil {
+			s.seq = max(s.seq, n)
 		}
+	}
+	// What an earlier run was appending to becomes a replay file, so that
+	// nothing is appended after a frame a crash tore.
+	for _, name := range []string{spoolNext, spoolCurrent} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Size() > 0 {
+			next, err := s.nextReplay()
+			if err == nil {
+				err = os.Rename(filepath.Join(dir, name), next)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("session: spool: %w", err)
+			}
+			names = append(names, filepath.Base(next))
+		}
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
-			return nil, fmt.Errorf("session: spool: %w", err)
+			s.pending.Add(1)
+			continue
 		}
 		s.size += int64(len(b))
 		s.pending.Add(int64(countFrames(b)))
 	}
-	if len(names) > 0 {
-		fmt.Sscanf(strings.TrimPrefix(names[len(names)-1], spoolReplay), "%d", &s.seq)
-	}
-	s.f, err = os.OpenFile(filepath.Join(dir, spoolCurrent), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
+	if s.f, err = os.OpenFile(filepath.Join(dir, spoolCurrent), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600); err != nil {
 		return nil, fmt.Errorf("session: spool: %w", err)
 	}
+	syncDir(dir)
 	return s, nil
+}
+
+// syncDir makes renames in dir durable, as far as it can.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// nextReplay returns the path of the next replay file, one that does not
+// exist yet.
+func (s *Spool) nextReplay() (string, error) {
+	for range 1000 {
+		s.seq++
+		name := filepath.Join(s.dir, fmt.Sprintf("%s%020d", spoolReplay, s.seq))
+		if _, err := os.Lstat(name); errors.Is(err, os.ErrNotExist) {
+			return name, nil
+		}
+	}
+	return "", errors.New("no free replay file name")
 }
 
 // Close closes the current file; what it holds stays for the next run.
@@ -161,28 +215,40 @@ func (s *Spool) Append(r AcctRecord) error {
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
 
 	s.mu.Lock()
+	if s.broken {
+		s.mu.Unlock()
+		if err := s.rotate(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+	}
 	if s.size+int64(len(frame)) > s.max {
 		s.mu.Unlock()
 		return ErrSpoolFull
 	}
 	if _, err := s.f.Write(frame); err != nil {
-		// A short write would leave a torn frame, which ends the file
-		// for the reader: cut it off.
-		_ = s.f.Truncate(s.cur)
+		// A short write leaves a torn frame, after which a reader finds
+		// nothing: cut it off, or else append no more to this file.
+		if terr := s.f.Truncate(s.cur); terr != nil {
+			if st, serr := s.f.Stat(); serr == nil && st.Size() > s.cur {
+				s.size += st.Size() - s.cur
+				s.cur = st.Size()
+				s.pending.Add(1) // the torn frame, counted as the replay counts it
+			}
+			s.broken = true
+		}
 		s.mu.Unlock()
 		return fmt.Errorf("session: spool: %w", err)
 	}
 	s.cur += int64(len(frame))
 	s.size += int64(len(frame))
 	s.written++
+	// Counted once written: should the fsync fail, the frame is still in
+	// the file, and the replay counts it.
+	s.pending.Add(1)
 	mine := s.written
 	s.mu.Unlock()
-
-	if err := s.sync(mine); err != nil {
-		return err
-	}
-	s.pending.Add(1)
-	return nil
+	return s.sync(mine)
 }
 
 // sync returns once frame number mine is on disk: after an fsync that
@@ -220,62 +286,67 @@ func (s *Spool) files() ([]string, error) {
 }
 
 // rotate renames the current file, when it holds anything, to the next
-// replay file, and starts a new one.
+// replay file, and starts a new one. The new file is opened first, so that
+// a failure leaves the spool as it was.
 func (s *Spool) rotate() error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, err := s.f.Stat()
-	if err != nil {
-		return fmt.Errorf("session: spool: %w", err)
-	}
-	if st.Size() == 0 {
+	if s.cur == 0 && !s.broken {
 		return nil
 	}
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("session: spool: %w", err)
 	}
 	s.synced = s.written
-	s.seq++
-	name := filepath.Join(s.dir, fmt.Sprintf("%s%020d", spoolReplay, s.seq))
-	if err := os.Rename(filepath.Join(s.dir, spoolCurrent), name); err != nil {
-		return fmt.Errorf("session: spool: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(s.dir, spoolCurrent), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	nextPath := filepath.Join(s.dir, spoolNext)
+	f, err := os.OpenFile(nextPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("session: spool: %w", err)
 	}
-	s.f.Close()
-	s.f, s.cur = f, 0
-	if d, err := os.Open(s.dir); err == nil {
-		_ = d.Sync() // the rename, on disk
-		d.Close()
+	name, err := s.nextReplay()
+	if err == nil {
+		err = os.Rename(filepath.Join(s.dir, spoolCurrent), name)
 	}
+	if err != nil {
+		f.Close()
+		os.Remove(nextPath)
+		return fmt.Errorf("session: spool: %w", err)
+	}
+	if err := os.Rename(nextPath, filepath.Join(s.dir, spoolCurrent)); err != nil {
+		// The new file stays open under its own name; OpenSpool takes it
+		// up after a restart.
+		s.f.Close()
+		s.f, s.cur, s.broken = f, 0, false
+		return fmt.Errorf("session: spool: %w", err)
+	}
+	s.f.Close()
+	s.f, s.cur, s.broken = f, 0, false
+	syncDir(s.dir)
 	return nil
 }
 
 // ReplayResult is what a replay did.
 type ReplayResult struct {
-	// Applied records went to the store (again, if an earlier replay had
+	// Applied records went to the store (again, if an earlier run had
 	// applied them before it stopped).
 	Applied int
-	// Rejected records were refused by the store for another reason than
-	// an outage: they are dropped.
-	Rejected int
+	// SetAside records were refused by the store spoolMaxTries times in a
+	// row while Redis answered: they are kept in the file "rejected".
+	SetAside int
 	// Corrupt frames could not be opened (a torn write, another key):
 	// they are dropped.
 	Corrupt int
-	// Left is how many records still wait, when the replay stopped because
-	// Redis is still out of reach.
+	// Left is how many records still wait, when the replay stopped.
 	Left int64
 }
 
 // Replay applies the spooled records, oldest first, with apply. It stops
-// at the first record that apply fails for because Redis cannot be
-// reached (see IsOutage), and returns that error; the file that record is
-// in is applied from its start by the next replay. A record apply refuses
-// for another reason is dropped, and counted.
+// at the first record that apply fails for, and returns that error; the
+// next replay goes on from there (a new process from the start of its
+// file, which is harmless). A record apply fails for spoolMaxTries times in
+// a row for another reason than an outage (see IsOutage) is set aside.
 func (s *Spool) Replay(apply func(AcctRecord) error) (ReplayResult, error) {
 	s.replay.Lock()
 	defer s.replay.Unlock()
@@ -291,29 +362,42 @@ func (s *Spool) Replay(apply func(AcctRecord) error) (ReplayResult, error) {
 		path := filepath.Join(s.dir, name)
 		b, err := os.ReadFile(path)
 		if err != nil {
+			res.Left = s.pending.Load()
 			return res, fmt.Errorf("session: spool: %w", err)
 		}
-		for rest := b; len(rest) > 0; {
+		frame := 0
+		for rest := b; len(rest) > 0; frame++ {
 			r, next, st := s.open(rest)
+			raw := rest[:len(rest)-len(next)]
 			rest = next
-			if st != frameOK {
-				res.Corrupt++
+			if frame < s.applied[name] {
 				continue
 			}
-			err := apply(r)
-			switch {
-			case err == nil:
-				res.Applied++
-			case IsOutage(err):
-				res.Left = s.pending.Load()
-				return res, err
-			default:
-				res.Rejected++
+			if st != frameOK {
+				res.Corrupt++
+				s.applied[name] = frame + 1
+				continue
 			}
+			if err := apply(r); err != nil {
+				if IsOutage(err) || !s.failedAgain(name, frame) {
+					res.Left = s.pending.Load()
+					return res, err
+				}
+				if err := s.setAside(raw); err != nil {
+					res.Left = s.pending.Load()
+					return res, err
+				}
+				res.SetAside++
+			} else {
+				res.Applied++
+			}
+			s.applied[name] = frame + 1
 		}
 		if err := os.Remove(path); err != nil {
+			res.Left = s.pending.Load()
 			return res, fmt.Errorf("session: spool: %w", err)
 		}
+		delete(s.applied, name)
 		s.mu.Lock()
 		s.size -= int64(len(b))
 		s.mu.Unlock()
@@ -321,6 +405,41 @@ func (s *Spool) Replay(apply func(AcctRecord) error) (ReplayResult, error) {
 	}
 	res.Left = s.pending.Load()
 	return res, nil
+}
+
+// failedAgain notes that the store refused frame number frame of the
+// replay file name, and reports whether that was the spoolMaxTries-th time
+// in a row.
+func (s *Spool) failedAgain(name string, frame int) bool {
+	f := &s.failing
+	if f.file != name || f.frame != frame {
+		f.file, f.frame, f.tries = name, frame, 0
+	}
+	f.tries++
+	if f.tries < spoolMaxTries {
+		return false
+	}
+	f.file, f.tries = "", 0
+	return true
+}
+
+// setAside appends the frame raw to the file of records the store refused.
+func (s *Spool) setAside(raw []byte) error {
+	f, err := os.OpenFile(filepath.Join(s.dir, spoolRejected), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("session: spool: %w", err)
+	}
+	_, err = f.Write(raw)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("session: spool: set aside: %w", err)
+	}
+	return nil
 }
 
 // A frame's state, as open finds it.
@@ -384,8 +503,9 @@ func countFrames(b []byte) int {
 }
 
 // IsOutage reports whether err says that Redis could not be reached or
-// could not serve (a connection refused, reset or timed out, a failover
-// in progress), as opposed to an answer.
+// could not serve for now (a connection refused, reset or timed out, a
+// failover in progress, memory or disk full, credentials refused), as
+// opposed to an answer about the request.
 func IsOutage(err error) bool {
 	if err == nil {
 		return false
@@ -399,10 +519,25 @@ func IsOutage(err error) bool {
 		errors.Is(err, net.ErrClosed), errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout):
 		return true
 	}
-	for _, prefix := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY"} {
-		if redis.HasErrorPrefix(err, prefix) {
-			return true
+	var re redis.Error
+	if errors.As(err, &re) {
+		msg := re.Error()
+		for _, code := range outageCodes {
+			// Redis 6 wraps a script's failed call: "ERR Error running
+			// script … -READONLY You can't write …".
+			if redis.HasErrorPrefix(re, code) || strings.Contains(msg, " -"+code+" ") {
+				return true
+			}
 		}
+		return false
 	}
-	return false
+	// go-redis's own, for Sentinel and Cluster.
+	msg := err.Error()
+	return strings.Contains(msg, "redis: cluster has no nodes") || strings.Contains(msg, "redis: all sentinels")
+}
+
+// outageCodes are the error codes of a Redis that cannot serve for now.
+var outageCodes = []string{
+	"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY",
+	"OOM", "MISCONF", "NOREPLICAS", "NOAUTH", "WRONGPASS", "NOPERM",
 }

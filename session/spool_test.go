@@ -9,7 +9,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -101,10 +103,10 @@ func TestSpoolRoundTrip(t *testing.T) {
 }
 
 // TestSpoolReplayStopsAtOutage: a replay stops where Redis is out of reach,
-// and the next one applies the whole file again, which the store's
-// idempotent ledger makes harmless; records appended meanwhile follow.
+// and the next one goes on from there; records appended meanwhile follow.
 func TestSpoolReplayStopsAtOutage(t *testing.T) {
-	sp := openSpool(t, t.TempDir(), 1<<20)
+	dir := t.TempDir()
+	sp := openSpool(t, dir, 1<<20)
 	for i := range 3 {
 		sp.Append(spoolRecord(i))
 	}
@@ -121,26 +123,81 @@ func TestSpoolReplayStopsAtOutage(t *testing.T) {
 	}
 	sp.Append(spoolRecord(3))
 	got, res := replayAll(t, sp)
-	if res.Applied != 4 || len(got) != 4 || got[0].SessionID != "s0" || got[3].SessionID != "s3" {
-		t.Errorf("next Replay = %+v (%d records), want s0..s3", res, len(got))
+	if res.Applied != 3 || len(got) != 3 || got[0].SessionID != "s1" || got[2].SessionID != "s3" {
+		t.Errorf("next Replay = %+v (%d records), want s1..s3 (it goes on where the last stopped)", res, len(got))
 	}
-}
-
-// TestSpoolRejected: a record the store refuses for another reason than an
-// outage is dropped and counted; the others are applied.
-func TestSpoolRejected(t *testing.T) {
-	sp := openSpool(t, t.TempDir(), 1<<20)
-	for i := range 3 {
-		sp.Append(spoolRecord(i))
-	}
-	res, err := sp.Replay(func(r session.AcctRecord) error {
-		if r.SessionID == "s1" {
-			return redisError("WRONGTYPE Operation against a key holding the wrong kind of value")
+	// A new process knows nothing of what was applied, and begins each
+	// file from its start.
+	sp.Append(spoolRecord(4))
+	sp.Append(spoolRecord(5))
+	sp.Replay(func(r session.AcctRecord) error {
+		if r.SessionID == "s5" {
+			return context.DeadlineExceeded
 		}
 		return nil
 	})
-	if err != nil || res != (session.ReplayResult{Applied: 2, Rejected: 1}) || sp.Pending() != 0 {
-		t.Errorf("Replay = %+v, %v, pending %d; want 2 applied, 1 rejected, none pending", res, err, sp.Pending())
+	sp.Close()
+	sp = openSpool(t, dir, 1<<20)
+	if got, _ := replayAll(t, sp); len(got) != 2 || got[0].SessionID != "s4" {
+		t.Errorf("after a restart, replayed %v, want s4 and s5", got)
+	}
+}
+
+// TestSpoolRefusedRecords: a record the store refuses while Redis answers
+// (out of memory, say) stops the replay and is tried again by the next,
+// which goes on where the last stopped; one refused spoolMaxTries (12)
+// times in a row is set aside in "rejected", never dropped, and an
+// operator can queue that file again.
+func TestSpoolRefusedRecords(t *testing.T) {
+	dir := t.TempDir()
+	sp := openSpool(t, dir, 1<<20)
+	for i := range 3 {
+		sp.Append(spoolRecord(i))
+	}
+	oom := redisError("OOM command not allowed when used memory > 'maxmemory'.")
+	var seen []string
+	apply := func(fail string, err error) func(session.AcctRecord) error {
+		return func(r session.AcctRecord) error {
+			seen = append(seen, r.SessionID)
+			if r.SessionID == fail {
+				return err
+			}
+			return nil
+		}
+	}
+	for range 2 {
+		if res, err := sp.Replay(apply("s1", oom)); !errors.Is(err, oom) || res.Left != 3 {
+			t.Fatalf("Replay with s1 refused = %+v, %v; want it stopped with 3 left", res, err)
+		}
+	}
+	if res, err := sp.Replay(apply("", nil)); err != nil || res != (session.ReplayResult{Applied: 2}) {
+		t.Fatalf("Replay once the store takes s1 = %+v, %v; want s1 and s2 applied", res, err)
+	}
+	if want := []string{"s0", "s1", "s1", "s1", "s2"}; !slices.Equal(seen, want) {
+		t.Errorf("records tried: %v, want %v (each replay goes on where the last stopped)", seen, want)
+	}
+
+	// A record the store always refuses.
+	sp.Append(spoolRecord(3))
+	sp.Append(spoolRecord(4))
+	wrong := redisError("WRONGTYPE Operation against a key holding the wrong kind of value")
+	for i := 1; i < 12; i++ {
+		if _, err := sp.Replay(apply("s3", wrong)); !errors.Is(err, wrong) {
+			t.Fatalf("Replay %d with s3 refused: %v, want the refusal", i, err)
+		}
+	}
+	res, err := sp.Replay(apply("s3", wrong))
+	if err != nil || res != (session.ReplayResult{Applied: 1, SetAside: 1}) || sp.Pending() != 0 {
+		t.Fatalf("12th Replay = %+v, %v, pending %d; want s3 set aside, s4 applied", res, err, sp.Pending())
+	}
+	// Queued again by hand, it is applied.
+	if err := os.Rename(filepath.Join(dir, "rejected"), filepath.Join(dir, "replay-by-hand")); err != nil {
+		t.Fatal(err)
+	}
+	sp.Close()
+	sp = openSpool(t, dir, 1<<20)
+	if got, res := replayAll(t, sp); len(got) != 1 || got[0].SessionID != "s3" || res.Applied != 1 {
+		t.Errorf("replay of the rejected file = %+v (%v), want s3 applied", res, got)
 	}
 }
 
@@ -175,9 +232,12 @@ func TestSpoolAcrossRestarts(t *testing.T) {
 	if sp.Pending() != 4 {
 		t.Errorf("Pending after the restart = %d, want 4 (two records, one under another key, one torn)", sp.Pending())
 	}
+	// Records spooled after the restart are not lost behind the torn one.
+	sp.Append(spoolRecord(5))
+	sp.Append(spoolRecord(6))
 	got, res := replayAll(t, sp)
-	if res != (session.ReplayResult{Applied: 2, Corrupt: 2}) || len(got) != 2 || got[1].SessionID != "s1" {
-		t.Errorf("Replay = %+v, %d records, want s0 and s1 applied, 2 corrupt", res, len(got))
+	if res != (session.ReplayResult{Applied: 4, Corrupt: 2}) || len(got) != 4 || got[1].SessionID != "s1" || got[3].SessionID != "s6" {
+		t.Errorf("Replay = %+v, %d records, want s0, s1, s5 and s6 applied, 2 corrupt", res, len(got))
 	}
 	if sp.Pending() != 0 || sp.Size() != 0 {
 		t.Errorf("Pending, Size = %d, %d, want 0, 0", sp.Pending(), sp.Size())
@@ -237,8 +297,8 @@ func TestSpoolConcurrent(t *testing.T) {
 	if _, err := sp.Replay(apply); err != nil {
 		t.Fatal(err)
 	}
-	if len(applied) != 400 || sp.Pending() != 0 {
-		t.Errorf("applied %d distinct records, %d pending; want 400, 0", len(applied), sp.Pending())
+	if len(applied) != 400 || sp.Pending() != 0 || sp.Size() != 0 {
+		t.Errorf("applied %d distinct records, %d pending, %d bytes; want 400, 0, 0", len(applied), sp.Pending(), sp.Size())
 	}
 }
 
@@ -272,6 +332,12 @@ func TestIsOutage(t *testing.T) {
 		{fmt.Errorf("x: %w", redisError("LOADING Redis is loading the dataset in memory")), true},
 		{redisError("READONLY You can't write against a read only replica."), true},
 		{redisError("CLUSTERDOWN The cluster is down"), true},
+		{redisError("OOM command not allowed when used memory > 'maxmemory'."), true},
+		{redisError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."), true},
+		{redisError("ERR Error running script (call to f_0123): @user_script:12: @user_script: 12: -READONLY You can't write against a read only replica."), true},
+		{redisError("ERR Error running script (call to f_0123): @user_script:12: WRONGTYPE Operation against a key"), false},
+		{errors.New("redis: cluster has no nodes"), true},
+		{fmt.Errorf("x: %w", errors.New("redis: all sentinels specified in configuration are unreachable")), true},
 	} {
 		if got := session.IsOutage(tt.err); got != tt.want {
 			t.Errorf("IsOutage(%v) = %v, want %v", tt.err, got, tt.want)
@@ -319,6 +385,23 @@ func FuzzSpoolReplay(f *testing.F) {
 	})
 }
 
+// callCounter counts the commands and pipelines a go-redis client sends.
+type callCounter struct{ n atomic.Int64 }
+
+func (c *callCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *callCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (c *callCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
 // TestSpooledOutage: with Redis out of reach (its connections cut and new
 // ones refused), accounting records are answered from the spool; once
 // Redis is back, a replay applies them, and the ledger is what it would
@@ -357,6 +440,8 @@ func TestSpooledOutage(t *testing.T) {
 
 	proxy.Cut()
 	t0 := clk.Now()
+	tries := &callCounter{}
+	rdb.AddHook(tries)
 	for i, r := range []session.AcctRecord{
 		rec(session.AcctInterim, macA, "a1", 30),
 		rec(session.AcctInterim, macA, "a1", 20), // late, lower
@@ -368,6 +453,11 @@ func TestSpooledOutage(t *testing.T) {
 		if u := account(r); !u.Spooled {
 			t.Fatalf("record %d during the outage: %+v, want spooled", i, u)
 		}
+	}
+	// Once Redis failed, only one record every 2 s tried it: at 0, 2 and
+	// 4 s.
+	if n := tries.n.Load(); n != 3 {
+		t.Errorf("%d of 5 records tried Redis during the outage, want 3", n)
 	}
 	if _, err := s.Account(ctx, session.AcctRecord{Status: session.AcctInterim, NAS: "nas1"}); err == nil || errors.Is(err, session.ErrUnavailable) {
 		t.Errorf("an invalid record during the outage: %v, want it refused, not spooled", err)
@@ -412,6 +502,11 @@ func TestSpooledOutage(t *testing.T) {
 		t.Fatalf("second Replay = %+v, %v", res, err)
 	}
 	check("after applying records again")
+
+	// Redis back, records go to it again.
+	if u := account(rec(session.AcctStart, macA, "a2", 0)); u.Spooled {
+		t.Errorf("after the outage: %+v, want it stored in Redis", u)
+	}
 }
 
 // TestSpoolReplayKeepsWindow: a record spooled before midnight and applied

@@ -32,10 +32,8 @@ const (
 )
 
 type spoolMetrics struct {
-	spooled, applied   prometheus.Counter
-	dropped            *prometheus.CounterVec
-	full               prometheus.Counter
-	pending, sizeBytes prometheus.GaugeFunc
+	spooled, applied, setAside, corrupt, full prometheus.Counter
+	pending, sizeBytes                        prometheus.GaugeFunc
 }
 
 // NewSpooled returns st with sp behind its Account, and registers the
@@ -51,10 +49,14 @@ func NewSpooled(st *Store, sp *Spool, reg prometheus.Registerer) (*Spooled, erro
 			Name: "hotspot_spool_records_applied_total",
 			Help: "Spooled accounting records applied to Redis (again, when a replay was interrupted).",
 		}),
-		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hotspot_spool_records_dropped_total",
-			Help: "Spooled accounting records dropped: corrupt (could not be opened) or rejected (refused by the store).",
-		}, []string{"reason"}),
+		setAside: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotspot_spool_records_set_aside_total",
+			Help: "Spooled accounting records the store refused again and again while Redis answered, kept in the spool's file \"rejected\".",
+		}),
+		corrupt: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotspot_spool_records_corrupt_total",
+			Help: "Spool frames that could not be opened (cut short by a crash, or sealed under another key), dropped.",
+		}),
 		full: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotspot_spool_full_total",
 			Help: "Accounting records not answered because Redis could not be reached and the spool was full.",
@@ -68,13 +70,11 @@ func NewSpooled(st *Store, sp *Spool, reg prometheus.Registerer) (*Spooled, erro
 			Help: "Bytes the local spool's files take.",
 		}, func() float64 { return float64(sp.Size()) }),
 	}
-	s.m.dropped.WithLabelValues("corrupt")
-	s.m.dropped.WithLabelValues("rejected")
 	if reg == nil {
 		return s, nil
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{s.m.spooled, s.m.applied, s.m.dropped, s.m.full, s.m.pending, s.m.sizeBytes} {
+	for _, c := range []prometheus.Collector{s.m.spooled, s.m.applied, s.m.setAside, s.m.corrupt, s.m.full, s.m.pending, s.m.sizeBytes} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}
@@ -116,15 +116,20 @@ func (s *Spooled) Account(ctx context.Context, r AcctRecord) (Usage, error) {
 	return Usage{Spooled: true}, nil
 }
 
+// spoolApplyTimeout bounds the store call of one replayed record.
+const spoolApplyTimeout = 5 * time.Second
+
 // Replay applies the spooled records now (see Spool.Replay).
 func (s *Spooled) Replay(ctx context.Context) (ReplayResult, error) {
 	res, err := s.spool.Replay(func(r AcctRecord) error {
-		_, err := s.Store.Account(ctx, r)
+		actx, cancel := context.WithTimeout(ctx, spoolApplyTimeout)
+		defer cancel()
+		_, err := s.Store.Account(actx, r)
 		return err
 	})
 	s.m.applied.Add(float64(res.Applied))
-	s.m.dropped.WithLabelValues("rejected").Add(float64(res.Rejected))
-	s.m.dropped.WithLabelValues("corrupt").Add(float64(res.Corrupt))
+	s.m.setAside.Add(float64(res.SetAside))
+	s.m.corrupt.Add(float64(res.Corrupt))
 	if err == nil {
 		s.down.Store(0)
 	}
@@ -152,19 +157,17 @@ func (s *Spooled) Run(ctx context.Context, logger *slog.Logger) {
 }
 
 func (s *Spooled) replayOnce(ctx context.Context, logger *slog.Logger) {
-	rctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	res, err := s.Replay(rctx)
-	attrs := []any{"applied", res.Applied, "rejected", res.Rejected, "corrupt", res.Corrupt, "left", res.Left}
+	res, err := s.Replay(ctx)
+	attrs := []any{"applied", res.Applied, "set_aside", res.SetAside, "corrupt", res.Corrupt, "left", res.Left}
 	switch {
-	case err != nil && IsOutage(err):
+	case err != nil && (IsOutage(err) || ctx.Err() != nil):
 		if res.Applied > 0 {
 			logger.Info("spooled accounting records applied, Redis out of reach again", attrs...)
 		}
 	case err != nil:
-		logger.Error("spool replay failed", append(attrs, "err", err)...)
-	case res.Rejected > 0 || res.Corrupt > 0:
-		logger.Warn("spooled accounting records applied, some dropped", attrs...)
+		logger.Warn("spool replay stopped at a record the store refused; tried again in a few seconds", append(attrs, "err", err)...)
+	case res.SetAside > 0 || res.Corrupt > 0:
+		logger.Warn("spooled accounting records applied, some set aside or corrupt", attrs...)
 	case res.Applied > 0:
 		logger.Info("spooled accounting records applied", attrs...)
 	}

@@ -108,27 +108,22 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	}
 	reg.MustRegister(session.NewActiveSessionsCollector(store, nasNames, 0))
 	reg.MustRegister(store.IndexMetrics()...)
-	var radiusStore radius.Store = store
+	var (
+		radiusStore radius.Store = store
+		spooled     *session.Spooled
+	)
 	if cfg.Redis.Spool != "" {
 		sp, err := session.OpenSpool(cfg.Redis.Spool, []byte(cfg.Devices.MACHashKey), int64(cmp.Or(cfg.Redis.SpoolMaxSize, defaultSpoolMaxSize)))
 		if err != nil {
 			return err
 		}
 		defer sp.Close()
-		spooled, err := session.NewSpooled(store, sp, reg)
-		if err != nil {
+		if spooled, err = session.NewSpooled(store, sp, reg); err != nil {
 			return err
 		}
 		if n := sp.Pending(); n > 0 {
 			logger.Info("accounting records in the spool from an earlier run, applied once Redis answers", "records", n)
 		}
-		sctx, scancel := context.WithCancel(context.WithoutCancel(ctx))
-		var spoolWG sync.WaitGroup
-		spoolWG.Go(func() { spooled.Run(sctx, logger) })
-		// Stopped after the RADIUS server (deferred calls run last in,
-		// first out), so that no record is spooled after the last replay.
-		defer spoolWG.Wait()
-		defer scancel()
 		radiusStore = spooled
 	}
 	rs, err := radius.New(cfg.RADIUS, nases, radiusStore, logger, reg)
@@ -167,8 +162,8 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		"radius_auth", authConn.LocalAddr().String(), "radius_acct", acctConn.LocalAddr().String())
 
 	// Shutdown order: HTTP first (no new grants), then RADIUS (in-flight
-	// accounting is stored), then the session indexes still waiting, then
-	// Redis (deferred above).
+	// accounting is stored), then the spool's replays, then the session
+	// indexes still waiting, then Redis (deferred above).
 	defer func() {
 		fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer fcancel()
@@ -176,6 +171,15 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 			logger.Warn("hotspotd: session indexes not written at shutdown", "err", err)
 		}
 	}()
+	if spooled != nil {
+		sctx, scancel := context.WithCancel(context.WithoutCancel(ctx))
+		var spoolWG sync.WaitGroup
+		spoolWG.Go(func() { spooled.Run(sctx, logger) })
+		// Deferred calls run last in, first out: the replays stop before
+		// the index flush above, which writes their entries too.
+		defer spoolWG.Wait()
+		defer scancel()
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	var httpWG sync.WaitGroup
 	for _, h := range []struct {
