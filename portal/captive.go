@@ -113,7 +113,13 @@ func (s *Server) captive(c *gin.Context) {
 		VenueInfoURL:  s.cfg.Captive.VenueInfoURL,
 	}
 	code := http.StatusOK
-	if err := s.captiveLookup(c, &st); err != nil {
+	switch err := s.captiveLookup(c, &st); {
+	case errors.Is(err, errRateLimited):
+		// Captive, as for anyone unknown; asked again in a minute.
+		s.m.limited.WithLabelValues("captive_api").Inc()
+		c.Header("Retry-After", "60")
+		code = http.StatusTooManyRequests
+	case err != nil:
 		// The store is down: say so, but still point a client that
 		// ignores the status at the portal.
 		s.log.Warn("portal: captive API: store unavailable", "err", err)
@@ -129,9 +135,13 @@ func (s *Server) captive(c *gin.Context) {
 	c.Data(code, captiveMediaType, b)
 }
 
+// errRateLimited is captiveLookup's answer to a client that asked too
+// often (captivePerMinute).
+var errRateLimited = errors.New("portal: captive API: too many lookups")
+
 // captiveLookup fills st for the requesting client when it holds an open
 // session, and leaves it captive otherwise. An error means the store
-// failed.
+// failed, or errRateLimited.
 func (s *Server) captiveLookup(c *gin.Context, st *captiveState) error {
 	cs, ok := s.store.(CaptiveStore)
 	if !ok {
@@ -140,6 +150,9 @@ func (s *Server) captiveLookup(c *gin.Context, st *captiveState) error {
 	ip, err := netip.ParseAddr(c.ClientIP())
 	if err != nil {
 		return nil
+	}
+	if !s.lookups.allow(clientKey(ip), s.now()) {
+		return errRateLimited
 	}
 	var nas string
 	if q := c.Query("nas"); q != "" {

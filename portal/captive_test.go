@@ -240,3 +240,36 @@ func TestCaptiveConfig(t *testing.T) {
 		t.Errorf("Config.Validate with a bad captive path = %v, want the error", err)
 	}
 }
+
+// TestCaptiveRateLimit: past captivePerMinute lookups a minute from one
+// address (an IPv6 client's /64), the API answers 429, captive, without a
+// store read; other clients are not held up.
+func TestCaptiveRateLimit(t *testing.T) {
+	store := &captiveStore{fakeStore: &fakeStore{}}
+	s := newCaptiveServer(t, store, nil)
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	for i := range captivePerMinute {
+		if code, _ := askCaptive(t, s, "/api/captive", fmt.Sprintf("[2001:db8:1:2::%x]:5000", i)); code != http.StatusOK {
+			t.Fatalf("lookup #%d = %d, want 200", i+1, code)
+		}
+	}
+	asked := store.lastAsked()
+	code, got := askCaptive(t, s, "/api/captive", "[2001:db8:1:2::ffff]:5000")
+	if code != http.StatusTooManyRequests || got["captive"] != true {
+		t.Errorf("lookup #%d from the same /64 = %d %v, want 429, captive", captivePerMinute+1, code, got)
+	}
+	if store.lastAsked() != asked {
+		t.Error("a limited lookup read the store")
+	}
+	if v := counterValue(t, s.m.limited.WithLabelValues("captive_api")); v != 1 {
+		t.Errorf("rate_limited{what=captive_api} = %v, want 1", v)
+	}
+	if code, _ := askCaptive(t, s, "/api/captive", "[2001:db8:1:3::1]:5000"); code != http.StatusOK {
+		t.Errorf("another /64 = %d, want 200", code)
+	}
+	now = now.Add(time.Minute)
+	if code, _ := askCaptive(t, s, "/api/captive", "[2001:db8:1:2::ffff]:5000"); code != http.StatusOK {
+		t.Errorf("the next minute = %d, want 200", code)
+	}
+}

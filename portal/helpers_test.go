@@ -99,6 +99,13 @@ func (f *fakeStore) count() int {
 	return len(f.calls)
 }
 
+// statusReads returns how many times DeviceStatus was called.
+func (f *fakeStore) statusReads() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.wheres)
+}
+
 func (f *fakeStore) reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -53,11 +53,7 @@ func newLimiter(window time.Duration, max, cap int) *limiter {
 // allow records an attempt for m from the client address from at now, and
 // reports whether it is within the limit.
 func (l *limiter) allow(m session.MAC, from netip.Addr, now time.Time) bool {
-	from = from.Unmap()
-	if from.Is6() {
-		from = netip.PrefixFrom(from, 64).Masked().Addr()
-	}
-	k := limitKey{m, from}
+	k := limitKey{m, clientKey(from)}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.start) >= l.window || now.Before(l.start) {
@@ -83,4 +79,51 @@ func (l *limiter) allow(m session.MAC, from netip.Addr, now time.Time) bool {
 	l.counts[k] = n + 1
 	l.devices[m] = total + 1
 	return true
+}
+
+// rateWindow allows max events per key and fixed window (crude at the
+// edges, but no per-key timers). It is cleared every window and capped at
+// cap keys; past the cap, keys not counted yet are let through uncounted,
+// so that a burst of visitors is not turned away for want of memory.
+type rateWindow[K comparable] struct {
+	mu     sync.Mutex
+	length time.Duration
+	max    int
+	cap    int
+	start  time.Time
+	counts map[K]int
+}
+
+func newRateWindow[K comparable](length time.Duration, max, cap int) *rateWindow[K] {
+	return &rateWindow[K]{length: length, max: max, cap: cap, counts: map[K]int{}}
+}
+
+// allow records an event of k at now and reports whether it is within the
+// limit.
+func (w *rateWindow[K]) allow(k K, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if now.Sub(w.start) >= w.length || now.Before(w.start) {
+		clear(w.counts)
+		w.start = now
+	}
+	n, seen := w.counts[k]
+	switch {
+	case n >= w.max:
+		return false
+	case !seen && len(w.counts) >= w.cap:
+		return true
+	}
+	w.counts[k] = n + 1
+	return true
+}
+
+// clientKey is the address a client is counted under: an IPv6 client's
+// /64, which one host may hold whole.
+func clientKey(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	if a.Is6() {
+		a = netip.PrefixFrom(a, 64).Masked().Addr()
+	}
+	return a
 }

@@ -29,6 +29,7 @@ type metrics struct {
 	views       *prometheus.CounterVec
 	acceptances prometheus.Counter
 	storeErrors prometheus.Counter
+	limited     *prometheus.CounterVec
 }
 
 // newMetrics creates the portal's metrics and registers them with reg,
@@ -47,17 +48,24 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hotspot_portal_store_errors_total",
 			Help: "Store calls of the captive portal that failed: grants not stored, device status not read.",
 		}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotspot_portal_rate_limited_total",
+			Help: "Requests answered 429 because their client asked too often: pages of a verified redirect (per device and address), RFC 8908 lookups (per address).",
+		}, []string{"what"}),
 	}
 	// Every page shows up at zero, so a rate over a missing series is never
 	// mistaken for "no errors".
 	for _, p := range allPages {
 		m.views.WithLabelValues(p)
 	}
+	for _, what := range []string{"page", "captive_api"} {
+		m.limited.WithLabelValues(what)
+	}
 	if reg == nil {
 		return m, nil
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.views, m.acceptances, m.storeErrors} {
+	for _, c := range []prometheus.Collector{m.views, m.acceptances, m.storeErrors, m.limited} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}

@@ -41,6 +41,13 @@ const (
 	acceptsPerMinute = 5
 	// acceptLimitKeys caps the limiter's memory.
 	acceptLimitKeys = 100_000
+	// Pages of a verified redirect per device, client address and minute,
+	// and RFC 8908 lookups per client address and minute: each costs a
+	// Redis read, and both can be sent by anyone, as often as they like
+	// (a redirect crosses the open network in clear and can be replayed).
+	// A phone asks a few times when it joins, and every few minutes after.
+	viewsPerMinute   = 30
+	captivePerMinute = 30
 
 	// csp allows our own stylesheet and images and nothing else: no
 	// scripts, no frames, no third parties. form-action must allow the
@@ -68,6 +75,8 @@ type Server struct {
 	css     string // versioned stylesheet URL
 	logo    string // versioned logo URL
 	limit   *limiter
+	views   *rateWindow[limitKey]   // status reads of verified redirects
+	lookups *rateWindow[netip.Addr] // RFC 8908 lookups
 	m       *metrics
 	engine  *gin.Engine
 }
@@ -93,6 +102,8 @@ func New(cfg Config, nases *session.NASTable, store Store, logger *slog.Logger, 
 		now:     time.Now,
 		formKey: []byte(cfg.FormKey),
 		limit:   newLimiter(time.Minute, acceptsPerMinute, acceptLimitKeys),
+		views:   newRateWindow[limitKey](time.Minute, viewsPerMinute, acceptLimitKeys),
+		lookups: newRateWindow[netip.Addr](time.Minute, captivePerMinute, acceptLimitKeys),
 	}
 	if cfg.PublicURL != "" {
 		s.public, _ = parsePublicURL(cfg.PublicURL) // Validate checked it
@@ -261,6 +272,12 @@ func (s *Server) index(c *gin.Context) {
 	if err != nil {
 		s.log.Info("portal: malformed redirect", "nas", nas.Name)
 		s.fail(c, http.StatusBadRequest, v)
+		return
+	}
+	from, _ := netip.ParseAddr(c.ClientIP()) // unparsable: one shared bucket
+	if !s.views.allow(limitKey{rd.mac, clientKey(from)}, s.now()) {
+		s.m.limited.WithLabelValues("page").Inc()
+		s.fail(c, http.StatusTooManyRequests, v)
 		return
 	}
 	allowance, ok := s.deviceStatus(c, nas, rd, v)

@@ -451,3 +451,38 @@ func TestNewErrors(t *testing.T) {
 		t.Errorf("New twice on one registry = nil error, want a registration error")
 	}
 }
+
+// TestViewRateLimit: a verified redirect costs a store read, and anyone can
+// replay one: past viewsPerMinute a minute from one device and address the
+// page is 429, without a read; other devices behind the same address (a
+// NAT) and the next minute are not held up.
+func TestViewRateLimit(t *testing.T) {
+	env := newEnv(t, nil)
+	target := signed(nil)
+	for i := range viewsPerMinute {
+		if w := env.get(target); w.Code != http.StatusOK {
+			t.Fatalf("view #%d = %d, want 200", i+1, w.Code)
+		}
+	}
+	reads := env.store.statusReads()
+	if reads != viewsPerMinute {
+		t.Fatalf("%d views read the device's status %d times", viewsPerMinute, reads)
+	}
+	w := env.get(target)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "60" {
+		t.Errorf("view #%d = %d (Retry-After %q), want 429 after 60 s", viewsPerMinute+1, w.Code, w.Header().Get("Retry-After"))
+	}
+	if env.store.statusReads() != reads {
+		t.Error("a limited view read the store")
+	}
+	if got := counterValue(t, env.s.m.limited.WithLabelValues("page")); got != 1 {
+		t.Errorf("rate_limited{what=page} = %v, want 1", got)
+	}
+	if w := env.get(signed(map[string]string{"mac": "02-00-00-00-00-99"})); w.Code != http.StatusOK {
+		t.Errorf("another device from the same address = %d, want 200", w.Code)
+	}
+	env.now = env.now.Add(time.Minute)
+	if w := env.get(target); w.Code != http.StatusOK {
+		t.Errorf("the next minute = %d, want 200", w.Code)
+	}
+}
