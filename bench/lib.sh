@@ -79,7 +79,8 @@ hotspot_config() {
   AUTH_PORT=$(free_port); ACCT_PORT=$(free_port); ADMIN_PORT=$(free_port)
   sed -e "s/@REDIS_PORT@/$3/" \
       -e "s/@AUTH_PORT@/$AUTH_PORT/" -e "s/@ACCT_PORT@/$ACCT_PORT/" \
-      -e "s/@PORTAL_PORT@/$(free_port)/" -e "s/@ADMIN_PORT@/$ADMIN_PORT/" "$1" > "$2"
+      -e "s/@PORTAL_PORT@/$(free_port)/" -e "s/@ADMIN_PORT@/$ADMIN_PORT/" \
+      -e "s|@SPOOL@|$(cd "$(dirname "$2")" && pwd)/spool-$(basename "$2" .yaml)|" "$1" > "$2"
 }
 
 # start_hotspotd CONFIG LOG starts the daemon and sets HS_PID.

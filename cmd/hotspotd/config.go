@@ -62,7 +62,8 @@ type RedisConfig struct {
 	SpoolMaxSize session.ByteSize `yaml:"spool_max_size"`
 }
 
-// defaultSpoolMaxSize is the spool's default cap: about 800,000 records.
+// defaultSpoolMaxSize is the spool's default cap: about 700,000 records
+// of some 380 bytes.
 const defaultSpoolMaxSize = 256 << 20
 
 // Redis pipelines: the default and the most.
