@@ -54,6 +54,7 @@ type Spool struct {
 	synced  uint64 // frames known to be on disk
 	mu      sync.Mutex
 	f       *os.File
+	curName string // f's name in dir: "current", or "current.<n>" after a rename failed
 	written uint64 // frames written to files
 	cur     int64  // bytes in the current file
 	broken  bool   // the current file ends in a torn frame: no appends until it is renamed
@@ -77,7 +78,6 @@ var ErrSpoolFull = errors.New("session: spool is full")
 
 const (
 	spoolCurrent   = "current"
-	spoolNext      = "current.next"
 	spoolReplay    = "replay-"
 	spoolRejected  = "rejected"
 	spoolNonce     = 12
@@ -123,19 +123,30 @@ func OpenSpool(dir string, key []byte, maxBytes int64) (*Spool, error) {
 			s.seq = max(s.seq, n)
 		}
 	}
-	// What an earlier run was appending to becomes a replay file, so that
-	// nothing is appended after a frame a crash tore.
-	for _, name := range []string{spoolNext, spoolCurrent} {
-		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Size() > 0 {
-			next, err := s.nextReplay()
-			if err == nil {
-				err = os.Rename(filepath.Join(dir, name), next)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("session: spool: %w", err)
-			}
-			names = append(names, filepath.Base(next))
+	// What an earlier run was appending to ("current", or "current.<n>"
+	// after a rename failed) becomes a replay file, so that nothing is
+	// appended after a frame a crash tore.
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("session: spool: %w", err)
+	}
+	for _, e := range ents {
+		if e.Name() != spoolCurrent && !strings.HasPrefix(e.Name(), spoolCurrent+".") {
+			continue
 		}
+		path := filepath.Join(dir, e.Name())
+		if st, err := os.Stat(path); err == nil && st.Size() == 0 {
+			os.Remove(path)
+			continue
+		}
+		next, err := s.nextReplay()
+		if err == nil {
+			err = os.Rename(path, next)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("session: spool: %w", err)
+		}
+		names = append(names, filepath.Base(next))
 	}
 	for _, name := range names {
 		b, err := os.ReadFile(filepath.Join(dir, name))
@@ -149,6 +160,7 @@ func OpenSpool(dir string, key []byte, maxBytes int64) (*Spool, error) {
 	if s.f, err = os.OpenFile(filepath.Join(dir, spoolCurrent), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600); err != nil {
 		return nil, fmt.Errorf("session: spool: %w", err)
 	}
+	s.curName = spoolCurrent
 	syncDir(dir)
 	return s, nil
 }
@@ -286,8 +298,10 @@ func (s *Spool) files() ([]string, error) {
 }
 
 // rotate renames the current file, when it holds anything, to the next
-// replay file, and starts a new one. The new file is opened first, so that
-// a failure leaves the spool as it was.
+// replay file, and starts a new one. The new file is opened first, under a
+// name of its own, so that a failure leaves the spool as it was; should
+// the new file not take the name "current", it is appended to under its
+// own, and the next rotate (or OpenSpool) takes it up.
 func (s *Spool) rotate() error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
@@ -300,29 +314,35 @@ func (s *Spool) rotate() error {
 		return fmt.Errorf("session: spool: %w", err)
 	}
 	s.synced = s.written
-	nextPath := filepath.Join(s.dir, spoolNext)
-	f, err := os.OpenFile(nextPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	var (
+		f       *os.File
+		newName string
+		err     error
+	)
+	for i := range 1000 {
+		newName = fmt.Sprintf("%s.%d", spoolCurrent, i)
+		f, err = os.OpenFile(filepath.Join(s.dir, newName), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+		if !errors.Is(err, os.ErrExist) {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("session: spool: %w", err)
 	}
-	name, err := s.nextReplay()
+	replay, err := s.nextReplay()
 	if err == nil {
-		err = os.Rename(filepath.Join(s.dir, spoolCurrent), name)
+		err = os.Rename(filepath.Join(s.dir, s.curName), replay)
 	}
 	if err != nil {
 		f.Close()
-		os.Remove(nextPath)
-		return fmt.Errorf("session: spool: %w", err)
-	}
-	if err := os.Rename(nextPath, filepath.Join(s.dir, spoolCurrent)); err != nil {
-		// The new file stays open under its own name; OpenSpool takes it
-		// up after a restart.
-		s.f.Close()
-		s.f, s.cur, s.broken = f, 0, false
+		os.Remove(filepath.Join(s.dir, newName))
 		return fmt.Errorf("session: spool: %w", err)
 	}
 	s.f.Close()
-	s.f, s.cur, s.broken = f, 0, false
+	s.f, s.cur, s.broken, s.curName = f, 0, false, newName
+	if os.Rename(filepath.Join(s.dir, newName), filepath.Join(s.dir, spoolCurrent)) == nil {
+		s.curName = spoolCurrent
+	}
 	syncDir(s.dir)
 	return nil
 }

@@ -539,3 +539,35 @@ func TestSpoolReplayKeepsWindow(t *testing.T) {
 		t.Errorf("the new day's total = %d, want 1 MiB: the 20 MiB spooled before midnight belong to the day before", u.Total())
 	}
 }
+
+// TestSpoolTakesUpLeftFiles: a file an earlier run was appending to under
+// another name (a rename failed) is taken up like "current"; empty ones
+// are removed.
+func TestSpoolTakesUpLeftFiles(t *testing.T) {
+	dir := t.TempDir()
+	sp, err := session.OpenSpool(dir, spoolKey, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.Append(spoolRecord(7))
+	sp.Close()
+	if err := os.Rename(filepath.Join(dir, "current"), filepath.Join(dir, "current.3")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "current.4"), nil, 0o600)
+	sp = openSpool(t, dir, 1<<20)
+	if sp.Pending() != 1 {
+		t.Errorf("Pending = %d, want 1", sp.Pending())
+	}
+	if got, _ := replayAll(t, sp); len(got) != 1 || got[0].SessionID != "s7" {
+		t.Errorf("replayed %v, want s7", got)
+	}
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"current"}) {
+		t.Errorf("spool files after the replay: %v, want only current", names)
+	}
+}
