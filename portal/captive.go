@@ -112,13 +112,17 @@ func (s *Server) captive(c *gin.Context) {
 		UserPortalURL: s.userPortalURL(),
 		VenueInfoURL:  s.cfg.Captive.VenueInfoURL,
 	}
+	// The answer is about this client and changes by the minute.
+	c.Header("Cache-Control", "private, no-store")
 	code := http.StatusOK
 	switch err := s.captiveLookup(c, &st); {
 	case errors.Is(err, errRateLimited):
-		// Captive, as for anyone unknown; asked again in a minute.
+		// No state at all: "captive" would send a client that is online
+		// back to the portal. It asks again in a minute.
 		s.m.limited.WithLabelValues("captive_api").Inc()
 		c.Header("Retry-After", "60")
-		code = http.StatusTooManyRequests
+		c.Status(http.StatusTooManyRequests)
+		return
 	case err != nil:
 		// The store is down: say so, but still point a client that
 		// ignores the status at the portal.
@@ -130,8 +134,6 @@ func (s *Server) captive(c *gin.Context) {
 		c.Status(http.StatusInternalServerError)
 		return
 	}
-	// The answer is about this client and changes by the minute.
-	c.Header("Cache-Control", "private, no-store")
 	c.Data(code, captiveMediaType, b)
 }
 
@@ -151,7 +153,9 @@ func (s *Server) captiveLookup(c *gin.Context, st *captiveState) error {
 	if err != nil {
 		return nil
 	}
-	if !s.lookups.allow(clientKey(ip), s.now()) {
+	// Each address on its own, IPv6 ones too: the clients of a venue
+	// share its /64.
+	if !s.lookups.allow(ip.Unmap(), s.now()) {
 		return errRateLimited
 	}
 	var nas string

@@ -242,34 +242,40 @@ func TestCaptiveConfig(t *testing.T) {
 }
 
 // TestCaptiveRateLimit: past captivePerMinute lookups a minute from one
-// address (an IPv6 client's /64), the API answers 429, captive, without a
-// store read; other clients are not held up.
+// address, the API answers 429 without a state (not "captive", which would
+// send a client that is online back to the portal) and without a store
+// read; other clients, also in the same /64, are not held up.
 func TestCaptiveRateLimit(t *testing.T) {
 	store := &captiveStore{fakeStore: &fakeStore{}}
 	s := newCaptiveServer(t, store, nil)
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return now }
+	const client = "[2001:db8:1:2::1]:5000"
 	for i := range captivePerMinute {
-		if code, _ := askCaptive(t, s, "/api/captive", fmt.Sprintf("[2001:db8:1:2::%x]:5000", i)); code != http.StatusOK {
+		if code, _ := askCaptive(t, s, "/api/captive", client); code != http.StatusOK {
 			t.Fatalf("lookup #%d = %d, want 200", i+1, code)
 		}
 	}
-	asked := store.lastAsked()
-	code, got := askCaptive(t, s, "/api/captive", "[2001:db8:1:2::ffff]:5000")
-	if code != http.StatusTooManyRequests || got["captive"] != true {
-		t.Errorf("lookup #%d from the same /64 = %d %v, want 429, captive", captivePerMinute+1, code, got)
+	asked := len(store.asked)
+	r := httptest.NewRequest(http.MethodGet, "/api/captive", nil)
+	r.RemoteAddr = client
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "60" || w.Body.Len() != 0 || w.Header().Get("Cache-Control") != "private, no-store" {
+		t.Errorf("lookup #%d = %d, Retry-After %q, Cache-Control %q, body %q; want 429 after 60 s, private, no body",
+			captivePerMinute+1, w.Code, w.Header().Get("Retry-After"), w.Header().Get("Cache-Control"), w.Body)
 	}
-	if store.lastAsked() != asked {
+	if len(store.asked) != asked {
 		t.Error("a limited lookup read the store")
 	}
 	if v := counterValue(t, s.m.limited.WithLabelValues("captive_api")); v != 1 {
 		t.Errorf("rate_limited{what=captive_api} = %v, want 1", v)
 	}
-	if code, _ := askCaptive(t, s, "/api/captive", "[2001:db8:1:3::1]:5000"); code != http.StatusOK {
-		t.Errorf("another /64 = %d, want 200", code)
+	if code, _ := askCaptive(t, s, "/api/captive", "[2001:db8:1:2::2]:5000"); code != http.StatusOK {
+		t.Errorf("another client in the same /64 = %d, want 200", code)
 	}
 	now = now.Add(time.Minute)
-	if code, _ := askCaptive(t, s, "/api/captive", "[2001:db8:1:2::ffff]:5000"); code != http.StatusOK {
+	if code, _ := askCaptive(t, s, "/api/captive", client); code != http.StatusOK {
 		t.Errorf("the next minute = %d, want 200", code)
 	}
 }

@@ -41,7 +41,7 @@ func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrP
 	ar, reject := parseAccessRequest(req, ns.nas.Name, &r.pw)
 	if reject == "" {
 		d, err := s.store.Authorize(ctx, ar)
-		if err != nil && s.cfg.FailOpen > 0 && session.IsOutage(err) {
+		if err != nil && s.cfg.FailOpen > 0 && session.IsUnreachable(err) {
 			return s.failOpen(ctx, ns, src, req, ar, start, err)
 		}
 		if err != nil {
@@ -95,7 +95,8 @@ func (s *Server) accept(ctx context.Context, ns *nasState, src netip.AddrPort, r
 const msgFailOpen = "store unavailable, access accepted unchecked (fail_open)"
 
 // failOpen accepts an Access-Request that the store could not answer,
-// Redis being out of reach (radius.fail_open): with the rates of the
+// Redis being unreachable (radius.fail_open; a slow or refusing Redis is
+// not, see session.IsUnreachable): with the rates of the
 // policy that applies, no data limit (what the device used is unknown)
 // and a Session-Timeout of FailOpen at most, after which the device logs
 // in again and, Redis back, is checked. Neither its credentials nor its

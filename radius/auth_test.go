@@ -312,9 +312,24 @@ func TestFailOpen(t *testing.T) {
 		t.Errorf("requests{result=accept} = %v, want 0", got)
 	}
 
-	ts.store.setErr(errStoreDown) // an error, not an outage
-	ts.expectNoReply(t, ts.authAddr, mustEncodeRequest(t, papRequest(t, "hs-user", "s3cret-pass", "aa-bb-cc-0d-ee-ff")))
+	// Redis reachable but slow, or refusing (out of memory, a wrong
+	// password): no reply, the NAS fails over; nobody is let in unchecked.
+	for i, err := range []error{
+		errStoreDown,
+		fmt.Errorf("%w: account: %w", session.ErrUnavailable, context.DeadlineExceeded),
+		fmt.Errorf("%w: account: %w", session.ErrUnavailable, redisError("OOM command not allowed when used memory > 'maxmemory'.")),
+		fmt.Errorf("%w: account: %w", session.ErrUnavailable, redisError("WRONGPASS invalid username-password pair")),
+	} {
+		ts.store.setErr(err)
+		ts.expectNoReply(t, ts.authAddr, mustEncodeRequest(t, papRequest(t, "hs-user", "s3cret-pass", fmt.Sprintf("aa-bb-cc-0d-ee-%02x", i))))
+	}
 }
+
+// redisError is an error as Redis answers it.
+type redisError string
+
+func (e redisError) Error() string { return string(e) }
+func (redisError) RedisError()     {}
 
 func TestDuplicateRequest(t *testing.T) {
 	clock := newFakeClock()

@@ -44,14 +44,17 @@ type Config struct {
 	// retransmit gets the same reply again (RFC 5080). It should cover the
 	// NAS's whole retry schedule. Default 30s.
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
-	// FailOpen, when positive, has an Access-Request that Redis cannot
-	// answer (out of reach) accepted instead of left unanswered: with
+	// FailOpen, when positive (at least a minute), has an Access-Request
+	// that Redis cannot answer because it cannot be reached (see
+	// session.IsUnreachable; a slow Redis does not count) accepted instead
+	// of left unanswered: with
 	// the rates of the policy that applies, no data limit and a
 	// Session-Timeout of FailOpen at most, so that the device logs in
 	// again, and is checked, soon after Redis is back. Neither the
 	// device's credentials nor whether it accepted the terms can be
-	// checked meanwhile: anyone the NAS sends is let in. Default 0: no
-	// reply, and the NAS retries or fails over to another server.
+	// checked meanwhile: anyone the NAS sends is let in, and the NAS no
+	// longer fails over to a second RADIUS server, since it gets its
+	// answer. Default 0: no reply, and the NAS retries or fails over.
 	FailOpen time.Duration `yaml:"fail_open"`
 
 	// now is the response cache's clock; nil means time.Now. Tests set it.
@@ -59,6 +62,10 @@ type Config struct {
 	// cacheSize caps the response cache; 0 means defaultCacheSize.
 	cacheSize int
 }
+
+// minFailOpen is the shortest radius.fail_open: the Session-Timeout of
+// the devices it lets in.
+const minFailOpen = time.Minute
 
 // Defaults for the optional settings.
 const (
@@ -118,8 +125,8 @@ func (c Config) Validate() error {
 	if c.Workers <= 0 {
 		add("radius.workers must be positive")
 	}
-	if c.FailOpen < 0 {
-		add("radius.fail_open must not be negative")
+	if c.FailOpen < 0 || c.FailOpen > 0 && c.FailOpen < minFailOpen {
+		add("radius.fail_open %v: 0 (off) or at least %v (the Session-Timeout of the devices it lets in)", c.FailOpen, minFailOpen)
 	}
 	if c.Queue <= 0 {
 		add("radius.queue must be positive")

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -57,6 +58,7 @@ type Spool struct {
 	curName string // f's name in dir: "current", or "current.<n>" after a rename failed
 	written uint64 // frames written to files
 	cur     int64  // bytes in the current file
+	frames  int    // frames in the current file (a torn one included)
 	broken  bool   // the current file ends in a torn frame: no appends until it is renamed
 	size    int64  // bytes in all spool files
 	seq     uint64 // the last replay file's number
@@ -65,12 +67,20 @@ type Spool struct {
 
 	// One replay at a time; what it knows between replays.
 	replay  sync.Mutex
-	applied map[string]int // replay file → frames applied from its start
-	failing struct {       // the record the store last refused
+	counted map[string]fileCount // replay file → what of it size and pending count; under mu
+	applied map[string]int       // replay file → frames applied from its start
+	failing struct {             // the record the store last refused
 		file  string
 		frame int
 		tries int
 	}
+}
+
+// fileCount is what a replay file adds to a spool's size and pending
+// records.
+type fileCount struct {
+	bytes  int64
+	frames int
 }
 
 // ErrSpoolFull is returned when a record does not fit in the spool.
@@ -112,7 +122,7 @@ func OpenSpool(dir string, key []byte, maxBytes int64) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("session: spool: %w", err)
 	}
-	s := &Spool{dir: dir, aead: aead, max: maxBytes, applied: map[string]int{}}
+	s := &Spool{dir: dir, aead: aead, max: maxBytes, applied: map[string]int{}, counted: map[string]fileCount{}}
 	names, err := s.files()
 	if err != nil {
 		return nil, err
@@ -149,13 +159,11 @@ func OpenSpool(dir string, key []byte, maxBytes int64) (*Spool, error) {
 		names = append(names, filepath.Base(next))
 	}
 	for _, name := range names {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			s.pending.Add(1)
-			continue
+		c := fileCount{frames: 1} // unreadable: the replay says why
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+			c = fileCount{int64(len(b)), countFrames(b)}
 		}
-		s.size += int64(len(b))
-		s.pending.Add(int64(countFrames(b)))
+		s.count(name, c)
 	}
 	if s.f, err = os.OpenFile(filepath.Join(dir, spoolCurrent), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600); err != nil {
 		return nil, fmt.Errorf("session: spool: %w", err)
@@ -195,8 +203,33 @@ func (s *Spool) Close() error {
 	return s.f.Close()
 }
 
+// count makes size and pending count c for the replay file name, in
+// place of what they counted for it before.
+func (s *Spool) count(name string, c fileCount) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.counted[name]
+	s.size += c.bytes - old.bytes
+	s.pending.Add(int64(c.frames - old.frames))
+	if c == (fileCount{}) {
+		delete(s.counted, name)
+	} else {
+		s.counted[name] = c
+	}
+}
+
 // Pending returns how many records wait to be applied.
 func (s *Spool) Pending() int64 { return s.pending.Load() }
+
+// Waiting reports whether anything waits to be applied: records appended,
+// or a replay file put into the directory by hand.
+func (s *Spool) Waiting() bool {
+	if s.pending.Load() > 0 {
+		return true
+	}
+	names, _ := s.files()
+	return len(names) > 0
+}
 
 // Size returns the bytes the spool's files take.
 func (s *Spool) Size() int64 {
@@ -246,6 +279,7 @@ func (s *Spool) Append(r AcctRecord) error {
 				s.size += st.Size() - s.cur
 				s.cur = st.Size()
 				s.pending.Add(1) // the torn frame, counted as the replay counts it
+				s.frames++
 			}
 			s.broken = true
 		}
@@ -254,6 +288,7 @@ func (s *Spool) Append(r AcctRecord) error {
 	}
 	s.cur += int64(len(frame))
 	s.size += int64(len(frame))
+	s.frames++
 	s.written++
 	// Counted once written: should the fsync fail, the frame is still in
 	// the file, and the replay counts it.
@@ -338,8 +373,10 @@ func (s *Spool) rotate() error {
 		os.Remove(filepath.Join(s.dir, newName))
 		return fmt.Errorf("session: spool: %w", err)
 	}
+	// Counted already, as the current file's: size and pending stay.
+	s.counted[filepath.Base(replay)] = fileCount{s.cur, s.frames}
 	s.f.Close()
-	s.f, s.cur, s.broken, s.curName = f, 0, false, newName
+	s.f, s.cur, s.frames, s.broken, s.curName = f, 0, 0, false, newName
 	if os.Rename(filepath.Join(s.dir, newName), filepath.Join(s.dir, spoolCurrent)) == nil {
 		s.curName = spoolCurrent
 	}
@@ -378,13 +415,19 @@ func (s *Spool) Replay(apply func(AcctRecord) error) (ReplayResult, error) {
 	if err != nil {
 		return res, err
 	}
+	var unreadable error
 	for _, name := range names {
 		path := filepath.Join(s.dir, name)
 		b, err := os.ReadFile(path)
 		if err != nil {
-			res.Left = s.pending.Load()
-			return res, fmt.Errorf("session: spool: %w", err)
+			// Left for the operator (the error says which file); the
+			// files after it are applied.
+			unreadable = cmp.Or(unreadable, fmt.Errorf("session: spool: %w", err))
+			continue
 		}
+		// A file put here by hand (the records set aside, queued
+		// again) counts from now on.
+		s.count(name, fileCount{int64(len(b)), countFrames(b)})
 		frame := 0
 		for rest := b; len(rest) > 0; frame++ {
 			r, next, st := s.open(rest)
@@ -418,13 +461,10 @@ func (s *Spool) Replay(apply func(AcctRecord) error) (ReplayResult, error) {
 			return res, fmt.Errorf("session: spool: %w", err)
 		}
 		delete(s.applied, name)
-		s.mu.Lock()
-		s.size -= int64(len(b))
-		s.mu.Unlock()
-		s.pending.Add(-int64(countFrames(b)))
+		s.count(name, fileCount{})
 	}
 	res.Left = s.pending.Load()
-	return res, nil
+	return res, unreadable
 }
 
 // failedAgain notes that the store refused frame number frame of the
@@ -522,42 +562,76 @@ func countFrames(b []byte) int {
 	return n
 }
 
-// IsOutage reports whether err says that Redis could not be reached or
-// could not serve for now (a connection refused, reset or timed out, a
-// failover in progress, memory or disk full, credentials refused), as
-// opposed to an answer about the request.
+// IsOutage reports whether err says that Redis could not serve for now:
+// it cannot be reached (IsUnreachable), a command timed out, or Redis
+// refused for a reason of its own that passes (memory or disk full, a
+// failover in progress, a script running long, credentials refused), as
+// opposed to an answer about the request. The spool keeps the records of
+// an outage.
 func IsOutage(err error) bool {
 	if err == nil {
 		return false
 	}
+	if IsUnreachable(err) {
+		return true
+	}
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, net.ErrClosed), errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout):
+		errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout):
 		return true
 	}
-	var re redis.Error
-	if errors.As(err, &re) {
-		msg := re.Error()
-		for _, code := range outageCodes {
-			// Redis 6 wraps a script's failed call: "ERR Error running
-			// script … -READONLY You can't write …".
-			if redis.HasErrorPrefix(re, code) || strings.Contains(msg, " -"+code+" ") {
-				return true
-			}
-		}
+	return hasCode(err, outageCodes)
+}
+
+// IsUnreachable reports whether err says that Redis cannot be reached at
+// all: no connection can be made, a connection broke, or Redis says it
+// cannot serve (still loading its data, no master, the cluster down). A
+// slow or refusing Redis is not unreachable (see IsOutage). It is what
+// radius.fail_open acts on.
+func IsUnreachable(err error) bool {
+	if err == nil {
 		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, net.ErrClosed):
+		return true
+	}
+	if hasCode(err, unreachableCodes) {
+		return true
 	}
 	// go-redis's own, for Sentinel and Cluster.
 	msg := err.Error()
 	return strings.Contains(msg, "redis: cluster has no nodes") || strings.Contains(msg, "redis: all sentinels")
 }
 
-// outageCodes are the error codes of a Redis that cannot serve for now.
-var outageCodes = []string{
-	"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY",
-	"OOM", "MISCONF", "NOREPLICAS", "NOAUTH", "WRONGPASS", "NOPERM",
+// Error codes of a Redis that cannot serve at all, and of one that cannot
+// serve for now.
+var (
+	unreachableCodes = []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN"}
+	outageCodes      = []string{"READONLY", "TRYAGAIN", "BUSY", "OOM", "MISCONF", "NOREPLICAS", "NOAUTH", "WRONGPASS", "NOPERM"}
+)
+
+// hasCode reports whether err is a Redis error with one of codes, also
+// as a script's failed call wraps it in Redis 6 ("ERR Error running script
+// … -READONLY You can't write …").
+func hasCode(err error, codes []string) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	msg := re.Error()
+	for _, code := range codes {
+		if redis.HasErrorPrefix(re, code) || strings.Contains(msg, " -"+code+" ") {
+			return true
+		}
+	}
+	return false
 }

@@ -190,14 +190,22 @@ func TestSpoolRefusedRecords(t *testing.T) {
 	if err != nil || res != (session.ReplayResult{Applied: 1, SetAside: 1}) || sp.Pending() != 0 {
 		t.Fatalf("12th Replay = %+v, %v, pending %d; want s3 set aside, s4 applied", res, err, sp.Pending())
 	}
-	// Queued again by hand, it is applied.
+	// Queued again by hand, while hotspotd runs, it is applied.
 	if err := os.Rename(filepath.Join(dir, "rejected"), filepath.Join(dir, "replay-by-hand")); err != nil {
 		t.Fatal(err)
 	}
-	sp.Close()
-	sp = openSpool(t, dir, 1<<20)
+	if !sp.Waiting() {
+		t.Error("Waiting() = false with a replay file put in by hand")
+	}
 	if got, res := replayAll(t, sp); len(got) != 1 || got[0].SessionID != "s3" || res.Applied != 1 {
 		t.Errorf("replay of the rejected file = %+v (%v), want s3 applied", res, got)
+	}
+	if sp.Pending() != 0 || sp.Size() != 0 || sp.Waiting() {
+		t.Errorf("after it: Pending %d, Size %d, Waiting %v; want 0, 0, false", sp.Pending(), sp.Size(), sp.Waiting())
+	}
+	sp.Append(spoolRecord(8))
+	if sp.Pending() != 1 {
+		t.Errorf("Pending after one more record = %d, want 1", sp.Pending())
 	}
 }
 
@@ -343,7 +351,37 @@ func TestIsOutage(t *testing.T) {
 			t.Errorf("IsOutage(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}, true},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: context.DeadlineExceeded}, true},
+		{fmt.Errorf("%w: account: %w", session.ErrUnavailable, &net.OpError{Op: "read", Err: syscall.ECONNRESET}), true},
+		{io.EOF, true},
+		{redisError("LOADING Redis is loading the dataset in memory"), true},
+		{errors.New("redis: all sentinels specified in configuration are unreachable"), true},
+		// Reachable, but slow or refusing.
+		{context.DeadlineExceeded, false},
+		{&net.OpError{Op: "read", Err: &timeoutError{}}, false},
+		{redis.ErrPoolTimeout, false},
+		{redisError("OOM command not allowed when used memory > 'maxmemory'."), false},
+		{redisError("NOAUTH Authentication required."), false},
+		{redisError("WRONGTYPE Operation against a key"), false},
+	} {
+		if got := session.IsUnreachable(tt.err); got != tt.want {
+			t.Errorf("IsUnreachable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
 }
+
+// timeoutError is a net.Error that timed out.
+type timeoutError struct{}
+
+func (*timeoutError) Error() string   { return "i/o timeout" }
+func (*timeoutError) Timeout() bool   { return true }
+func (*timeoutError) Temporary() bool { return true }
 
 // FuzzSpoolReplay: whatever a spool file holds (a disk fills, a file is
 // cut short or overwritten), opening and replaying it never panics, and

@@ -142,7 +142,7 @@ func (s *Spooled) Run(ctx context.Context, logger *slog.Logger) {
 	t := time.NewTicker(spoolReplayEvery)
 	defer t.Stop()
 	for {
-		if s.spool.Pending() > 0 {
+		if s.spool.Waiting() {
 			s.replayOnce(ctx, logger)
 		}
 		select {
@@ -165,7 +165,7 @@ func (s *Spooled) replayOnce(ctx context.Context, logger *slog.Logger) {
 			logger.Info("spooled accounting records applied, Redis out of reach again", attrs...)
 		}
 	case err != nil:
-		logger.Warn("spool replay stopped at a record the store refused; tried again in a few seconds", append(attrs, "err", err)...)
+		logger.Warn("spool replay stopped; tried again in a few seconds", append(attrs, "err", err)...)
 	case res.SetAside > 0 || res.Corrupt > 0:
 		logger.Warn("spooled accounting records applied, some set aside or corrupt", attrs...)
 	case res.Applied > 0:
