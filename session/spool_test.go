@@ -440,22 +440,40 @@ func (c *callCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 	}
 }
 
+// outage is a store with a spool on a real redis-server behind a proxy
+// that can cut it off.
+type outage struct {
+	proxy *redistest.Proxy
+	rdb   *redis.Client
+	st    *session.Store
+	clk   *clock
+	sp    *session.Spool
+	s     *session.Spooled
+}
+
+func newOutage(t *testing.T) *outage {
+	t.Helper()
+	o := &outage{proxy: redistest.NewProxy(t, redistest.Start(t).Addr)}
+	// One dial a try, no retries: an outage shows at once.
+	o.rdb = redis.NewClient(&redis.Options{Addr: o.proxy.Addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1, DialerRetries: 1})
+	t.Cleanup(func() { o.rdb.Close() })
+	o.st, o.clk = newStore(t, o.rdb, testConfig())
+	o.sp = openSpool(t, t.TempDir(), 1<<20)
+	var err error
+	if o.s, err = session.NewSpooled(o.st, o.sp, nil); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
 // TestSpooledOutage: with Redis out of reach (its connections cut and new
 // ones refused), accounting records are answered from the spool; once
 // Redis is back, a replay applies them, and the ledger is what it would
 // have been without the outage. Applying them all again changes nothing.
 func TestSpooledOutage(t *testing.T) {
 	ctx := context.Background()
-	rs := redistest.Start(t)
-	proxy := redistest.NewProxy(t, rs.Addr)
-	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1, DialerRetries: 1})
-	t.Cleanup(func() { rdb.Close() })
-	st, clk := newStore(t, rdb, testConfig())
-	sp := openSpool(t, t.TempDir(), 1<<20)
-	s, err := session.NewSpooled(st, sp, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := newOutage(t)
+	proxy, rdb, st, clk, sp, s := o.proxy, o.rdb, o.st, o.clk, o.sp, o.s
 	account := func(r session.AcctRecord) session.Usage {
 		t.Helper()
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -551,15 +569,8 @@ func TestSpooledOutage(t *testing.T) {
 // after it counts in the day it arrived in, not in the new day.
 func TestSpoolReplayKeepsWindow(t *testing.T) {
 	ctx := context.Background()
-	rs := redistest.Start(t)
-	proxy := redistest.NewProxy(t, rs.Addr)
-	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1, DialerRetries: 1})
-	t.Cleanup(func() { rdb.Close() })
-	st, clk := newStore(t, rdb, testConfig())
-	s, err := session.NewSpooled(st, openSpool(t, t.TempDir(), 1<<20), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := newOutage(t)
+	proxy, st, clk, s := o.proxy, o.st, o.clk, o.s
 	clk.Set(time.Date(2026, 11, 26, 23, 59, 0, 0, berlin))
 	mustAccount(t, st, acct(session.AcctStart, "s1", 0, 0))
 	mustAccount(t, st, acct(session.AcctInterim, "s1", 10<<20, 0))
