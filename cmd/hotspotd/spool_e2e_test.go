@@ -8,6 +8,16 @@ import (
 	"time"
 
 	"hotspot/internal/redistest"
+	"hotspot/radius"
+	"hotspot/session"
+)
+
+// With a spool, the RADIUS server's store is a session.Spooled: quota
+// enforcement and closing sessions a NAS no longer has must work on it as
+// on the store itself.
+var (
+	_ radius.EnforcementStore = (*session.Spooled)(nil)
+	_ radius.SessionCloser    = (*session.Spooled)(nil)
 )
 
 // TestSpoolEndToEnd: while Redis is out of reach (its connections cut,
