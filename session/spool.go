@@ -257,6 +257,11 @@ func (s *Spool) Append(r AcctRecord) error {
 		return fmt.Errorf("session: spool: %w", err)
 	}
 	frame = s.aead.Seal(frame, frame[4:4+spoolNonce], plain, nil)
+	if len(frame)-4 > spoolMaxRecord {
+		// A reader would take it for a torn frame. RADIUS packets are
+		// at most 4 KiB, so no record comes near.
+		return fmt.Errorf("session: spool: a record of %d bytes", len(frame))
+	}
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
 
 	s.mu.Lock()
