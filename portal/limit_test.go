@@ -109,3 +109,38 @@ func TestLimiterPerDevice(t *testing.T) {
 		t.Error("past the key cap, a device not counted yet was refused (it should fail open)")
 	}
 }
+
+// TestRateWindow: max events per key and window; past cap keys in a window
+// new keys pass uncounted (memory stays bounded, visitors are not turned
+// away), and a new window, or a clock gone back, starts afresh.
+func TestRateWindow(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	w := newRateWindow[int](time.Minute, 2, 3)
+	for k := range 3 {
+		for i := range 2 {
+			if !w.allow(k, t0) {
+				t.Fatalf("key %d, event %d: refused within the limit", k, i+1)
+			}
+		}
+		if w.allow(k, t0) {
+			t.Errorf("key %d: third event allowed, want refused", k)
+		}
+	}
+	for range 5 {
+		if !w.allow(99, t0) {
+			t.Fatal("a key past the cap was refused; want it let through uncounted")
+		}
+	}
+	if len(w.counts) != 3 {
+		t.Errorf("%d keys counted, want the cap, 3", len(w.counts))
+	}
+	if !w.allow(0, t0.Add(time.Minute)) {
+		t.Error("the next window still refuses key 0")
+	}
+	if !w.allow(0, t0.Add(time.Minute)) || w.allow(0, t0.Add(time.Minute)) {
+		t.Error("the next window does not count key 0 afresh")
+	}
+	if !w.allow(0, t0) {
+		t.Error("a clock gone back does not start a new window")
+	}
+}
