@@ -10,6 +10,7 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/rfc6911"
 
 	"hotspot/session"
 )
@@ -138,6 +139,13 @@ func parseAcctRecord(req *radius.Packet, nas, nasIP string, status rfc2866.AcctS
 	rec.AP, rec.SSID = splitCalledStation(string(req.Get(rfc2865.CalledStationID_Type)))
 	if ip := req.Get(rfc2865.FramedIPAddress_Type); len(ip) == 4 {
 		rec.IP = netip.AddrFrom4([4]byte(ip)).String()
+	} else if ip := req.Get(rfc6911.FramedIPv6Address_Type); len(ip) == 16 {
+		// An IPv6-only client (RFC 6911), which the RFC 8908 API then
+		// finds by its address; a dual-stack one is found by its IPv4
+		// address.
+		if a := netip.AddrFrom16([16]byte(ip)).Unmap(); a.IsGlobalUnicast() {
+			rec.IP = a.String()
+		}
 	}
 	// Malformed counters count as 0: the ledger only ever adds increases,
 	// so a 0 can never take anything away.

@@ -2,6 +2,7 @@ package radius
 
 import (
 	"crypto/md5"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc6911"
 
 	"hotspot/session"
 )
@@ -50,6 +52,42 @@ func TestAccountingRecords(t *testing.T) {
 			}
 			if got := acct[len(acct)-1]; got != want {
 				t.Errorf("Account(%+v), want %+v", got, want)
+			}
+		})
+	}
+}
+
+// TestAccountingClientAddress: the client's address is Framed-IP-Address,
+// or, for an IPv6-only client, Framed-IPv6-Address (RFC 6911); a
+// dual-stack client is known by its IPv4 address, and an address that
+// names no client of the venue (unspecified, link-local) is none.
+func TestAccountingClientAddress(t *testing.T) {
+	ts := newServer(t).start(t)
+	for i, tt := range []struct {
+		name     string
+		v4, v6   string
+		wantAddr string
+	}{
+		{"IPv4", "10.1.0.23", "", "10.1.0.23"},
+		{"IPv6 only", "", "2001:db8:1:2::23", "2001:db8:1:2::23"},
+		{"dual stack", "10.1.0.23", "2001:db8:1:2::23", "10.1.0.23"},
+		{"IPv6 link-local", "", "fe80::1", ""},
+		{"IPv6 unspecified", "", "::", ""},
+		{"IPv4-mapped", "", "::ffff:10.1.0.24", "10.1.0.24"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := acctRequest(t, rfc2866.AcctStatusType_Value_InterimUpdate, "aa:bb:cc:0d:ee:ff", fmt.Sprintf("5f3e0a0b0000%04d", i))
+			if tt.v4 != "" {
+				rfc2865.FramedIPAddress_Set(p, netip.MustParseAddr(tt.v4).AsSlice())
+			}
+			if tt.v6 != "" {
+				rfc6911.FramedIPv6Address_Set(p, netip.MustParseAddr(tt.v6).AsSlice())
+			}
+			wire := mustEncodeRequest(t, p)
+			checkReply(t, ts.exchange(t, ts.acctAddr, wire), wire, radius.CodeAccountingResponse)
+			_, acct, _ := ts.store.calls()
+			if got := acct[len(acct)-1].IP; got != tt.wantAddr {
+				t.Errorf("client address %q, want %q", got, tt.wantAddr)
 			}
 		})
 	}

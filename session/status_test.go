@@ -205,3 +205,26 @@ func TestKeysPrivateAndExpiringWithPolicies(t *testing.T) {
 		t.Errorf("keys %v: want an address index, a use hash, weekly and monthly ledgers, session indexes", keys)
 	}
 }
+
+// TestDeviceStatusByIPv6: an IPv6-only client's session (its address from
+// Framed-IPv6-Address) is found by that address, in any spelling.
+func TestDeviceStatusByIPv6(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s, _ := newStore(t, rdb, testConfig())
+		r := onNAS(acct(session.AcctStart, "v6", 0, 0), "nas-a", "127.0.0.1")
+		r.IP = "2001:db8:1:2::23"
+		mustAccount(t, s, r)
+		r.Status, r.InputOctets = session.AcctInterim, 3*mib
+		mustAccount(t, s, r)
+		for _, spelling := range []string{"2001:db8:1:2::23", "2001:0db8:0001:0002:0000:0000:0000:0023"} {
+			st, sess, err := s.DeviceStatusByIP(ctx, "", netip.MustParseAddr(spelling))
+			if err != nil || sess.AcctSessionID != "v6" || st.DataUsed != 3*mib {
+				t.Errorf("DeviceStatusByIP(%s) = used %d, session %q, %v; want v6 with 3 MiB", spelling, st.DataUsed, sess.AcctSessionID, err)
+			}
+		}
+		if _, _, err := s.DeviceStatusByIP(ctx, "", netip.MustParseAddr("2001:db8:1:2::24")); !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("another address of the /64: %v, want ErrNotFound", err)
+		}
+	})
+}

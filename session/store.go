@@ -635,7 +635,7 @@ type AcctRecord struct {
 	Username  string
 	AP        string // Called-Station-Id
 	SSID      string
-	IP        string // Framed-IP-Address
+	IP        string // Framed-IP-Address, else Framed-IPv6-Address
 	// NASIP is the address the NAS's packets come from; CoA and
 	// Disconnect-Requests go there.
 	NASIP string
