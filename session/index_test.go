@@ -83,11 +83,7 @@ func TestIndexEntryMerge(t *testing.T) {
 // TestIndexFlushInChunks: a flush that touches more indexes than go to
 // Redis in one round trip writes them all, each with its TTL.
 func TestIndexFlushInChunks(t *testing.T) {
-	m := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
-	t.Cleanup(func() { rdb.Close() })
-	now := time.Unix(1_800_000_000, 0)
-	x := newIndexer(rdb, 24*time.Hour, time.Hour, func() time.Time { return now })
+	m, x, now := newTestIndexer(t)
 	ctx := context.Background()
 	const aps = 5*indexChunk + 3
 	for i := range aps {
@@ -114,11 +110,7 @@ func TestIndexFlushInChunks(t *testing.T) {
 // flush after a newer one's, leaves the session's place in the indexes at
 // the newer record.
 func TestIndexerNeverMovesBack(t *testing.T) {
-	m := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
-	t.Cleanup(func() { rdb.Close() })
-	now := time.Unix(1_800_000_000, 0)
-	x := newIndexer(rdb, 24*time.Hour, time.Hour, func() time.Time { return now })
+	m, x, now := newTestIndexer(t)
 	ctx := context.Background()
 	x.add("{d:a}:s:n1:s1", indexEntryUpdate{nas: "n1", ap: "ap1", at: now.Unix()})
 	if err := x.flush(ctx); err != nil {
@@ -133,4 +125,15 @@ func TestIndexerNeverMovesBack(t *testing.T) {
 			t.Errorf("%s: score %v, %v; want the newer record's, %d", k, s, err, now.Unix())
 		}
 	}
+}
+
+// newTestIndexer returns an indexer on an embedded store, with a fixed
+// clock at now.
+func newTestIndexer(t *testing.T) (*miniredis.Miniredis, *indexer, time.Time) {
+	t.Helper()
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	now := time.Unix(1_800_000_000, 0)
+	return m, newIndexer(rdb, 24*time.Hour, time.Hour, func() time.Time { return now }), now
 }

@@ -459,10 +459,7 @@ func newOutage(t *testing.T) *outage {
 	t.Cleanup(func() { o.rdb.Close() })
 	o.st, o.clk = newStore(t, o.rdb, testConfig())
 	o.sp = openSpool(t, t.TempDir(), 1<<20)
-	var err error
-	if o.s, err = session.NewSpooled(o.st, o.sp, nil); err != nil {
-		t.Fatal(err)
-	}
+	o.s = session.NewSpooled(o.st, o.sp)
 	return o
 }
 

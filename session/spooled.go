@@ -36,9 +36,9 @@ type spoolMetrics struct {
 	pending, sizeBytes                        prometheus.GaugeFunc
 }
 
-// NewSpooled returns st with sp behind its Account, and registers the
-// spool's metrics with reg, unless reg is nil.
-func NewSpooled(st *Store, sp *Spool, reg prometheus.Registerer) (*Spooled, error) {
+// NewSpooled returns st with sp behind its Account; its metrics are
+// SpoolMetrics.
+func NewSpooled(st *Store, sp *Spool) *Spooled {
 	s := &Spooled{Store: st, spool: sp}
 	s.m = spoolMetrics{
 		spooled: prometheus.NewCounter(prometheus.CounterOpts{
@@ -70,16 +70,12 @@ func NewSpooled(st *Store, sp *Spool, reg prometheus.Registerer) (*Spooled, erro
 			Help: "Bytes the local spool's files take.",
 		}, func() float64 { return float64(sp.Size()) }),
 	}
-	if reg == nil {
-		return s, nil
-	}
-	var errs []error
-	for _, c := range []prometheus.Collector{s.m.spooled, s.m.applied, s.m.setAside, s.m.corrupt, s.m.full, s.m.pending, s.m.sizeBytes} {
-		if err := reg.Register(c); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return s, errors.Join(errs...)
+	return s
+}
+
+// SpoolMetrics returns the spool's metrics, for the caller to register.
+func (s *Spooled) SpoolMetrics() []prometheus.Collector {
+	return []prometheus.Collector{s.m.spooled, s.m.applied, s.m.setAside, s.m.corrupt, s.m.full, s.m.pending, s.m.sizeBytes}
 }
 
 // Account stores r in Redis, or, when Redis cannot be reached, in the

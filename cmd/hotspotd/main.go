@@ -118,9 +118,8 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 			return err
 		}
 		defer sp.Close()
-		if spooled, err = session.NewSpooled(store, sp, reg); err != nil {
-			return err
-		}
+		spooled = session.NewSpooled(store, sp)
+		reg.MustRegister(spooled.SpoolMetrics()...)
 		if n := sp.Pending(); n > 0 {
 			logger.Info("accounting records in the spool from an earlier run, applied once Redis answers", "records", n)
 		}
