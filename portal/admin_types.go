@@ -38,7 +38,8 @@ type APISession struct {
 	AP            string    `json:"ap"`
 	SSID          string    `json:"ssid"`
 	IP            string    `json:"ip"`
-	State         string    `json:"state"` // active or closed
+	IP6           string    `json:"ip6,omitempty"` // a dual-stack client's IPv6 address
+	State         string    `json:"state"`         // active or closed
 	StartedAt     time.Time `json:"started_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 	// InputOctets and OutputOctets are from the NAS's view: input is what
@@ -139,7 +140,7 @@ func (a *Admin) apiSession(sess session.Session, role Role) APISession {
 	out := APISession{
 		ID: sess.ID, MACHash: sess.MACHash(), NAS: sess.NAS, NASIP: sess.NASIP,
 		AcctSessionID: sess.AcctSessionID, Username: sess.Username, AP: sess.AP, SSID: sess.SSID,
-		IP: sess.IP, State: state, StartedAt: sess.StartedAt.UTC(), UpdatedAt: sess.UpdatedAt.UTC(),
+		IP: sess.IP, IP6: sess.IP6, State: state, StartedAt: sess.StartedAt.UTC(), UpdatedAt: sess.UpdatedAt.UTC(),
 		InputOctets: sess.InputOctets, OutputOctets: sess.OutputOctets, SessionTime: sess.SessionTime,
 		Policy:   a.store.PolicyFor(session.Where{NAS: sess.NAS, SSID: sess.SSID}).Name,
 		Enforced: string(sess.Enforced), DynAuth: sess.DynAuth,

@@ -22,9 +22,9 @@ import (
 // with probe URLs.
 //
 // The client is identified by its IP address as the NAS reports it in
-// accounting (Framed-IP-Address, or Framed-IPv6-Address for an IPv6-only
-// client): the store keeps an index from client address (a keyed hash of
-// it) to the open session that holds it, per NAS.
+// accounting (Framed-IP-Address and Framed-IPv6-Address: a dual-stack
+// client is found by either): the store keeps an index from client address
+// (a keyed hash of it) to the open session that holds it, per NAS.
 // That needs the portal to see the client's own address, so the API must
 // be reached without NAT between the hotspot's clients and the portal, or
 // through a trusted proxy that passes X-Forwarded-For. NASes commonly hand

@@ -137,14 +137,19 @@ func parseAcctRecord(req *radius.Packet, nas, nasIP string, status rfc2866.AcctS
 	rec.SessionID = string(req.Get(rfc2866.AcctSessionID_Type))
 	rec.Username = string(req.Get(rfc2865.UserName_Type))
 	rec.AP, rec.SSID = splitCalledStation(string(req.Get(rfc2865.CalledStationID_Type)))
+	// The client's addresses, by which the RFC 8908 API finds it: its
+	// IPv4 address, and its IPv6 one (RFC 6911), in IP when it has no
+	// other, else in IP6.
 	if ip := req.Get(rfc2865.FramedIPAddress_Type); len(ip) == 4 {
 		rec.IP = netip.AddrFrom4([4]byte(ip)).String()
-	} else if ip := req.Get(rfc6911.FramedIPv6Address_Type); len(ip) == 16 {
-		// An IPv6-only client (RFC 6911), which the RFC 8908 API then
-		// finds by its address; a dual-stack one is found by its IPv4
-		// address.
-		if a := netip.AddrFrom16([16]byte(ip)).Unmap(); a.IsGlobalUnicast() {
-			rec.IP = a.String()
+	}
+	if ip := req.Get(rfc6911.FramedIPv6Address_Type); len(ip) == 16 {
+		if a := netip.AddrFrom16([16]byte(ip)).Unmap(); a.IsGlobalUnicast() && a.String() != rec.IP {
+			if rec.IP == "" {
+				rec.IP = a.String()
+			} else if a.Is6() {
+				rec.IP6 = a.String()
+			}
 		}
 	}
 	// Malformed counters count as 0: the ledger only ever adds increases,

@@ -59,21 +59,24 @@ func TestAccountingRecords(t *testing.T) {
 
 // TestAccountingClientAddress: the client's address is Framed-IP-Address,
 // or, for an IPv6-only client, Framed-IPv6-Address (RFC 6911); a
-// dual-stack client is known by its IPv4 address, and an address that
-// names no client of the venue (unspecified, link-local) is none.
+// dual-stack client has both, and an address that names no client of the
+// venue (unspecified, link-local) is none.
 func TestAccountingClientAddress(t *testing.T) {
 	ts := newServer(t).start(t)
 	for i, tt := range []struct {
-		name     string
-		v4, v6   string
-		wantAddr string
+		name          string
+		v4, v6        string
+		wantIP, want6 string
 	}{
-		{"IPv4", "10.1.0.23", "", "10.1.0.23"},
-		{"IPv6 only", "", "2001:db8:1:2::23", "2001:db8:1:2::23"},
-		{"dual stack", "10.1.0.23", "2001:db8:1:2::23", "10.1.0.23"},
-		{"IPv6 link-local", "", "fe80::1", ""},
-		{"IPv6 unspecified", "", "::", ""},
-		{"IPv4-mapped", "", "::ffff:10.1.0.24", "10.1.0.24"},
+		{"IPv4", "10.1.0.23", "", "10.1.0.23", ""},
+		{"IPv6 only", "", "2001:db8:1:2::23", "2001:db8:1:2::23", ""},
+		{"dual stack", "10.1.0.23", "2001:db8:1:2::23", "10.1.0.23", "2001:db8:1:2::23"},
+		{"IPv6 link-local", "", "fe80::1", "", ""},
+		{"dual stack, IPv6 link-local", "10.1.0.23", "fe80::1", "10.1.0.23", ""},
+		{"IPv6 unspecified", "", "::", "", ""},
+		{"IPv4-mapped", "", "::ffff:10.1.0.24", "10.1.0.24", ""},
+		{"IPv4-mapped, the same as IPv4", "10.1.0.24", "::ffff:10.1.0.24", "10.1.0.24", ""},
+		{"IPv4-mapped, another", "10.1.0.24", "::ffff:10.1.0.25", "10.1.0.24", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := acctRequest(t, rfc2866.AcctStatusType_Value_InterimUpdate, "aa:bb:cc:0d:ee:ff", fmt.Sprintf("5f3e0a0b0000%04d", i))
@@ -86,8 +89,8 @@ func TestAccountingClientAddress(t *testing.T) {
 			wire := mustEncodeRequest(t, p)
 			checkReply(t, ts.exchange(t, ts.acctAddr, wire), wire, radius.CodeAccountingResponse)
 			_, acct, _ := ts.store.calls()
-			if got := acct[len(acct)-1].IP; got != tt.wantAddr {
-				t.Errorf("client address %q, want %q", got, tt.wantAddr)
+			if got := acct[len(acct)-1]; got.IP != tt.wantIP || got.IP6 != tt.want6 {
+				t.Errorf("client addresses %q, %q; want %q, %q", got.IP, got.IP6, tt.wantIP, tt.want6)
 			}
 		})
 	}

@@ -9,8 +9,9 @@ package session
 //
 //	d:g:<user>        grant: pw, nas                       TTL grant_ttl
 //	d:rem             remembered: terms, until             TTL remember_for
-//	d:s:<nas>:<sid>   session: where (ap, ssid, ip,        TTL 3 interims + 1m while
-//	                  nasip), started, state, the clear    open, retention once closed
+//	d:s:<nas>:<sid>   session: where (ap, ssid, ip, ip6    TTL 3 interims + 1m while
+//	                  of a dual-stack client, nasip),      open, retention once closed
+//	                  started, state, the clear
 //	                  MAC while open, enforcement state
 //	                  (enf, enfp, dyn, dynat); once
 //	                  closed, its counters (in, out,
@@ -119,9 +120,10 @@ return {pw, nas, terms, i or '0', o or '0', t or '0'}
 // 10 the session's details, each as "<length>:<value>": mac, user, ap,
 // ssid, client address, nas address, "1" when the session was accepted
 // throttled, the Acct-Session-Id when the key names it without the MAC
-// in it (else empty), and then the field an earlier build counted the
-// session under (else empty), 11 the position of the policy's window among the
-// windows (from 1), 12 the data total at which the policy acts (0: never),
+// in it (else empty), the field an earlier build counted the session under
+// (else empty), and a dual-stack client's IPv6 address (else empty),
+// 11 the position of the policy's window among the windows (from 1),
+// 12 the data total at which the policy acts (0: never),
 // 13 the online seconds at which it acts (0: never), 14 the use hash's
 // TTL, 15 when the record happened (Unix s, its arrival less
 // Acct-Delay-Time), 16 "1" to count online time once where sessions
@@ -305,6 +307,7 @@ if moved then
       if d[8] ~= '' then h[#h + 1], h[#h + 2] = 'asid', d[8] end
     end
   end
+  if (d[10] or '') ~= '' then h[#h + 1], h[#h + 2] = 'ip6', d[10] end
 end
 -- What the use hash gets: the session's field, the day's ledger, and
 -- when the hash expires.
@@ -330,7 +333,13 @@ else
   end
   if moved then
     redis.call('HSET', KEYS[1], unpack(h))
-    if fresh then redis.call('EXPIRE', KEYS[1], live) end
+    if fresh then
+      redis.call('EXPIRE', KEYS[1], live)
+    elseif d[10] == '' then
+      -- Moved to where it has no IPv6 address: the old one no longer
+      -- finds it.
+      redis.call('HDEL', KEYS[1], 'ip6')
+    end
   end
   use[1], use[2] = field, string.format('%s %s %s %s %d %s', si, so, st, ARGV[5], ipx, ARGV[9])
 end

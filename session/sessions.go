@@ -32,12 +32,15 @@ type Session struct {
 	AP            string
 	SSID          string
 	IP            string
-	Active        bool
-	StartedAt     time.Time
-	UpdatedAt     time.Time
-	InputOctets   uint64
-	OutputOctets  uint64
-	SessionTime   uint32
+	// IP6 is a dual-stack client's IPv6 address (Framed-IPv6-Address);
+	// IP is then its IPv4 address.
+	IP6          string
+	Active       bool
+	StartedAt    time.Time
+	UpdatedAt    time.Time
+	InputOctets  uint64
+	OutputOctets uint64
+	SessionTime  uint32
 	// Enforced is what the session's NAS acknowledged for its device's
 	// quota: "" (nothing), "throttle" or "disconnect".
 	Enforced Action
@@ -118,7 +121,7 @@ func parseSession(key string, h map[string]string) Session {
 	}
 	s := Session{
 		ID: sessionID(key), NAS: nas, NASIP: h["nasip"], AcctSessionID: sid,
-		Username: h["user"], AP: h["ap"], SSID: h["ssid"], IP: h["ip"],
+		Username: h["user"], AP: h["ap"], SSID: h["ssid"], IP: h["ip"], IP6: h["ip6"],
 		Active: h["state"] == "active", StartedAt: unix("started"), UpdatedAt: unix("updated"),
 		InputOctets: num("in"), OutputOctets: num("out"), SessionTime: uint32(num("time")),
 		DynAuth: h["dyn"], DynAuthAt: unix("dynat"),

@@ -102,11 +102,11 @@ func (s *Store) DeviceStatus(ctx context.Context, mac MAC, where Where) (DeviceS
 
 // DeviceStatusByIP returns the status of the device that holds the client
 // address ip in an open session, and that session, as the NAS reported it
-// in accounting (Framed-IP-Address, or Framed-IPv6-Address for an
-// IPv6-only client). nas, when not empty, names the NAS the client is
-// behind; without it the address must be held on one NAS only, since NASes
-// may hand out the same private addresses. The policy is the session's.
-// ErrNotFound means no open session holds the address.
+// in accounting (Framed-IP-Address and Framed-IPv6-Address: a dual-stack
+// client is found by either). nas, when not empty, names the NAS the
+// client is behind; without it the address must be held on one NAS only,
+// since NASes may hand out the same private addresses. The policy is the
+// session's. ErrNotFound means no open session holds the address.
 func (s *Store) DeviceStatusByIP(ctx context.Context, nas string, ip netip.Addr) (DeviceStatus, Session, error) {
 	if !ip.IsValid() {
 		return DeviceStatus{}, Session{}, ErrNotFound
@@ -167,7 +167,7 @@ func (s *Store) DeviceStatusByIP(ctx context.Context, nas string, ip netip.Addr)
 		pol := s.PolicyFor(Where{NAS: sess.NAS, SSID: sess.SSID})
 		// An open session lives a live TTL after its last record (its key
 		// expires then; this holds it to that on any Redis clock).
-		if !sess.Active || !now.Before(sess.UpdatedAt.Add(liveTTL(pol))) || sess.IP != ip.Unmap().String() {
+		if a := ip.Unmap().String(); !sess.Active || !now.Before(sess.UpdatedAt.Add(liveTTL(pol))) || sess.IP != a && sess.IP6 != a {
 			continue
 		}
 		if found {

@@ -226,5 +226,34 @@ func TestDeviceStatusByIPv6(t *testing.T) {
 		if _, _, err := s.DeviceStatusByIP(ctx, "", netip.MustParseAddr("2001:db8:1:2::24")); !errors.Is(err, session.ErrNotFound) {
 			t.Errorf("another address of the /64: %v, want ErrNotFound", err)
 		}
+
+		// A dual-stack client: found by either address, on Start, and
+		// after it moved to other addresses, by the new ones only.
+		d := onNAS(acct(session.AcctStart, "ds", 0, 0), "nas-a", "127.0.0.1")
+		d.MAC = macB
+		d.IP, d.IP6 = "10.1.0.9", "2001:db8:1:2::99"
+		mustAccount(t, s, d)
+		for _, a := range []string{"10.1.0.9", "2001:db8:1:2::99"} {
+			if _, sess, err := s.DeviceStatusByIP(ctx, "nas-a", netip.MustParseAddr(a)); err != nil || sess.AcctSessionID != "ds" || sess.IP6 != "2001:db8:1:2::99" {
+				t.Errorf("dual stack, DeviceStatusByIP(%s) = session %q (IPv6 %q), %v; want ds", a, sess.AcctSessionID, sess.IP6, err)
+			}
+		}
+		d.Status, d.IP, d.IP6 = session.AcctInterim, "10.1.0.10", "2001:db8:1:2::100"
+		mustAccount(t, s, d)
+		for a, want := range map[string]bool{"10.1.0.10": true, "2001:db8:1:2::100": true, "10.1.0.9": false, "2001:db8:1:2::99": false} {
+			_, sess, err := s.DeviceStatusByIP(ctx, "nas-a", netip.MustParseAddr(a))
+			if found := err == nil && sess.AcctSessionID == "ds"; found != want {
+				t.Errorf("after the move, DeviceStatusByIP(%s) found %v (%v), want %v", a, found, err, want)
+			}
+		}
+		// It loses its IPv6 address: that no longer finds it.
+		d.IP6 = ""
+		mustAccount(t, s, d)
+		if _, sess, err := s.DeviceStatusByIP(ctx, "nas-a", netip.MustParseAddr("2001:db8:1:2::100")); err == nil {
+			t.Errorf("the IPv6 address it lost still finds session %q", sess.AcctSessionID)
+		}
+		if _, sess, err := s.DeviceStatusByIP(ctx, "nas-a", netip.MustParseAddr("10.1.0.10")); err != nil || sess.IP6 != "" {
+			t.Errorf("its IPv4 address: session %q with IPv6 %q, %v; want found, no IPv6", sess.AcctSessionID, sess.IP6, err)
+		}
 	})
 }

@@ -636,6 +636,9 @@ type AcctRecord struct {
 	AP        string // Called-Station-Id
 	SSID      string
 	IP        string // Framed-IP-Address, else Framed-IPv6-Address
+	// IP6 is a dual-stack client's Framed-IPv6-Address (IP holds its
+	// IPv4 address); the RFC 8908 API finds the client by either.
+	IP6 string
 	// NASIP is the address the NAS's packets come from; CoA and
 	// Disconnect-Requests go there.
 	NASIP string
@@ -688,6 +691,13 @@ func (r AcctRecord) whereHash() string {
 		_, _ = h.Write(n[:])
 		_, _ = io.WriteString(h, v)
 	}
+	// Only when there is one, so that a session without it keeps the
+	// fingerprint it had before IPv6 addresses were kept.
+	if r.IP6 != "" {
+		binary.BigEndian.PutUint64(n[:], uint64(len(r.IP6)))
+		_, _ = h.Write(n[:])
+		_, _ = io.WriteString(h, r.IP6)
+	}
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 
@@ -696,7 +706,7 @@ func (r AcctRecord) whereHash() string {
 // so that any bytes may be in a value. sid is the session ID the key names
 // (see keySessionID): when it is not r's, the details end with r's, which
 // an open session keeps, and the field an earlier build counted the
-// session under.
+// session under; the last is a dual-stack client's IPv6 address.
 func (r AcctRecord) details(sid string) string {
 	throttled := ""
 	if r.Throttled {
@@ -706,7 +716,7 @@ func (r AcctRecord) details(sid string) string {
 	if sid != r.SessionID {
 		asid, legacy = r.SessionID, r.NAS+":"+r.SessionID
 	}
-	vals := [...]string{r.MAC.String(), r.Username, r.AP, r.SSID, r.IP, r.NASIP, throttled, asid, legacy}
+	vals := [...]string{r.MAC.String(), r.Username, r.AP, r.SSID, r.IP, r.NASIP, throttled, asid, legacy, r.IP6}
 	n := 0
 	for _, v := range vals {
 		n += len(v) + 4
@@ -824,10 +834,21 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	// script per session.
 	hot := s.hot()
 	res := s.acct.EvalSha(ctx, hot, keys, args...)
-	ip, ipErr := netip.ParseAddr(r.IP)
+	// A dual-stack client's entries: its IPv4 address and its IPv6 one.
+	addrs := make([]netip.Addr, 0, 2)
+	for _, a := range [...]string{r.IP, r.IP6} {
+		if ip, err := netip.ParseAddr(a); err == nil {
+			addrs = append(addrs, ip)
+		}
+	}
 	var ipc []redis.Cmder
-	if ipErr == nil && r.Status == AcctStart {
-		ipc = s.setAddress(ctx, hot, ip, r.NAS, sk, now, live)
+	setAddresses := func() {
+		for _, ip := range addrs {
+			ipc = append(ipc, s.setAddress(ctx, hot, ip, r.NAS, sk, now, live)...)
+		}
+	}
+	if r.Status == AcctStart {
+		setAddresses()
 	}
 	vals, err := res.Int64Slice()
 	if err != nil {
@@ -836,8 +857,8 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	if len(vals) != 2+3*len(s.windows) {
 		return Usage{}, fmt.Errorf("session: account: script result %v", vals)
 	}
-	if ipc == nil && ipErr == nil && vals[1]&acctAddressDue != 0 {
-		ipc = s.setAddress(ctx, hot, ip, r.NAS, sk, now, live)
+	if ipc == nil && vals[1]&acctAddressDue != 0 {
+		setAddresses()
 	}
 	for _, c := range ipc {
 		if err := c.Err(); err != nil {
