@@ -834,21 +834,9 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 	// script per session.
 	hot := s.hot()
 	res := s.acct.EvalSha(ctx, hot, keys, args...)
-	// A dual-stack client's entries: its IPv4 address and its IPv6 one.
-	addrs := make([]netip.Addr, 0, 2)
-	for _, a := range [...]string{r.IP, r.IP6} {
-		if ip, err := netip.ParseAddr(a); err == nil {
-			addrs = append(addrs, ip)
-		}
-	}
 	var ipc []redis.Cmder
-	setAddresses := func() {
-		for _, ip := range addrs {
-			ipc = append(ipc, s.setAddress(ctx, hot, ip, r.NAS, sk, now, live)...)
-		}
-	}
 	if r.Status == AcctStart {
-		setAddresses()
+		ipc = s.setAddresses(ctx, hot, r, sk, now, live)
 	}
 	vals, err := res.Int64Slice()
 	if err != nil {
@@ -858,7 +846,7 @@ func (s *Store) account(ctx context.Context, r AcctRecord) (Usage, error) {
 		return Usage{}, fmt.Errorf("session: account: script result %v", vals)
 	}
 	if ipc == nil && vals[1]&acctAddressDue != 0 {
-		setAddresses()
+		ipc = s.setAddresses(ctx, hot, r, sk, now, live)
 	}
 	for _, c := range ipc {
 		if err := c.Err(); err != nil {
@@ -889,6 +877,19 @@ const (
 	acctClosed     = 2 // the session is closed
 	acctAnew       = 4 // a Start began the session anew under a closed one's ID
 )
+
+// setAddresses points the client-address index entries of r's client, its
+// address and a dual-stack client's IPv6 one too, at the session sk. It
+// returns the commands, queued.
+func (s *Store) setAddresses(ctx context.Context, c redis.Scripter, r AcctRecord, sk string, now time.Time, live time.Duration) []redis.Cmder {
+	var cmds []redis.Cmder
+	for _, a := range [...]string{r.IP, r.IP6} {
+		if ip, err := netip.ParseAddr(a); err == nil {
+			cmds = append(cmds, s.setAddress(ctx, c, ip, r.NAS, sk, now, live)...)
+		}
+	}
+	return cmds
+}
 
 // setAddress points the client-address index entry of ip on nas at the
 // session sk. The entry lives two live TTLs, and the acct script has it
