@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
@@ -72,7 +73,7 @@ func (s *Server) handleAccess(ctx context.Context, ns *nasState, src netip.AddrP
 			logAttrs = append(logAttrs, slog.Int64("suppressed", suppressed))
 		}
 	}
-	return s.answerAccess(ctx, ns, src, req, radius.CodeAccessReject, attrs, ar, start, level, "access rejected", logAttrs...)
+	return s.answerAccess(ctx, ns, src, req, radius.CodeAccessReject, ns.m.reject, attrs, ar, start, level, "access rejected", logAttrs...)
 }
 
 func (s *Server) accept(ctx context.Context, ns *nasState, src netip.AddrPort, req *radius.Packet, ar session.AuthRequest, d session.Decision, start time.Time) []byte {
@@ -86,13 +87,10 @@ func (s *Server) accept(ctx context.Context, ns *nasState, src netip.AddrPort, r
 		// throttled rate already and needs no CoA-Request for it.
 		attrs, _ = appendText(attrs, rfc2865.Class_Type, classThrottled)
 	}
-	return s.answerAccess(ctx, ns, src, req, radius.CodeAccessAccept, attrs, ar, start, slog.LevelDebug, "access accepted",
+	return s.answerAccess(ctx, ns, src, req, radius.CodeAccessAccept, ns.m.accept, attrs, ar, start, slog.LevelDebug, "access accepted",
 		slog.Bool("mac_auth", ar.MACAuth), slog.Int64("remaining", d.Remaining),
 		slog.String("policy", d.Policy.Name), slog.Bool("throttled", d.Throttled))
 }
-
-// msgFailOpen is the log message of an Access-Accept of failOpen.
-const msgFailOpen = "store unavailable, access accepted unchecked (fail_open)"
 
 // failOpen accepts an Access-Request that the store could not answer,
 // Redis being unreachable (radius.fail_open; a slow or refusing Redis is
@@ -114,26 +112,20 @@ func (s *Server) failOpen(ctx context.Context, ns *nasState, src netip.AddrPort,
 		level = slog.LevelWarn
 		logAttrs = append(logAttrs, slog.Int64("suppressed", suppressed))
 	}
-	return s.answerAccess(ctx, ns, src, req, radius.CodeAccessAccept, attrs, ar, start, level, msgFailOpen, logAttrs...)
+	return s.answerAccess(ctx, ns, src, req, radius.CodeAccessAccept, ns.m.failOpen, attrs, ar, start, level,
+		"store unavailable, access accepted unchecked (fail_open)", logAttrs...)
 }
 
 // answerAccess encodes the Access-Accept or -Reject with attrs (wire
-// format), counts it and logs it with logAttrs.
-func (s *Server) answerAccess(ctx context.Context, ns *nasState, src netip.AddrPort, req *radius.Packet, code radius.Code, attrs []byte,
+// format), counts it in result and logs it with logAttrs.
+func (s *Server) answerAccess(ctx context.Context, ns *nasState, src netip.AddrPort, req *radius.Packet, code radius.Code, result prometheus.Counter, attrs []byte,
 	ar session.AuthRequest, start time.Time, level slog.Level, msg string, logAttrs ...slog.Attr) []byte {
 	reply, err := s.encode(ns, req, code, attrs)
 	if err != nil {
 		s.drop(ctx, dropEncode, src, ns, slog.String("err", err.Error()))
 		return nil
 	}
-	switch {
-	case code != radius.CodeAccessAccept:
-		ns.m.reject.Inc()
-	case msg == msgFailOpen:
-		ns.m.failOpen.Inc()
-	default:
-		ns.m.accept.Inc()
-	}
+	result.Inc()
 	dur := time.Since(start)
 	s.m.accessDur.Observe(dur.Seconds())
 	s.logRequest(ctx, level, msg, ns, src, ar.MAC, code, dur, logAttrs...)

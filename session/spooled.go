@@ -82,9 +82,6 @@ func (s *Spooled) SpoolMetrics() []prometheus.Collector {
 // spool. A record the store would refuse is refused here too, never
 // spooled.
 func (s *Spooled) Account(ctx context.Context, r AcctRecord) (Usage, error) {
-	if err := r.validate(); err != nil {
-		return Usage{}, err
-	}
 	now := s.now()
 	// While Redis is out of reach, one record at a time (the first after
 	// each spoolBreak) finds out whether it is back; the others go to the
@@ -98,6 +95,11 @@ func (s *Spooled) Account(ctx context.Context, r AcctRecord) (Usage, error) {
 			return u, err
 		}
 		s.down.Store(s.now().Add(spoolBreak).UnixNano())
+	}
+	// Store.Account checked r on the way to Redis; not so when Redis was
+	// not tried.
+	if err := r.validate(); err != nil {
+		return Usage{}, err
 	}
 	if r.Received.IsZero() {
 		r.Received = now
