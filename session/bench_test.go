@@ -73,6 +73,69 @@ func benchAccountRedis(b *testing.B, once bool) {
 	b.ReportMetric((after.script-before.script)/float64(b.N), "script-µs/op")
 }
 
+// BenchmarkAccountRedisKinds measures the same for each kind of record on
+// its own: a Start of a new session of a device Redis knows, the first
+// Interim-Update of an open session, and a Stop. Run it with
+//
+//	go test ./session -run '^$' -bench AccountRedisKinds -benchtime 50000x
+func BenchmarkAccountRedisKinds(b *testing.B) {
+	for _, kind := range []session.AcctStatus{session.AcctStart, session.AcctInterim, session.AcctStop} {
+		b.Run(string(kind), func(b *testing.B) { benchAccountRedisKind(b, kind) })
+	}
+}
+
+func benchAccountRedisKind(b *testing.B, kind session.AcctStatus) {
+	ctx := context.Background()
+	rdb := redistest.Start(b).Client(b)
+	cfg := testConfig()
+	cfg.Policy.Data = 1 << 50
+	s, err := session.NewStore(rdb, cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := func(i int, status session.AcctStatus, sid string) session.AcctRecord {
+		return session.AcctRecord{
+			Status: status, NAS: "nas1", SessionID: sid, MAC: session.MAC{0x02, 0, 0, byte(i >> 16), byte(i >> 8), byte(i)},
+			Username: "hs-bench", AP: "00-11-22-33-44-55", SSID: "CityWiFi", IP: "10.1.2.3", NASIP: "10.0.0.1",
+			InputOctets: 7000, OutputOctets: 35000, SessionTime: 7,
+		}
+	}
+	// Every device had a session before; the measured record's session is
+	// open unless it is the Start.
+	for i := range b.N {
+		steps := []session.AcctStatus{session.AcctStart, session.AcctStop}
+		if kind != session.AcctStart {
+			steps = steps[:1]
+		}
+		for _, st := range steps {
+			if _, err := s.Account(ctx, rec(i, st, "s")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	before := redisCosts(b, rdb)
+	var next atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(next.Add(1) - 1)
+			sid := "s"
+			if kind == session.AcctStart {
+				sid = "new"
+			}
+			if _, err := s.Account(ctx, rec(i, kind, sid)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	after := redisCosts(b, rdb)
+	b.ReportMetric((after.cpu-before.cpu)/float64(b.N), "redis-cpu-µs/op")
+	b.ReportMetric((after.script-before.script)/float64(b.N), "script-µs/op")
+}
+
 // redisCost is Redis's CPU time and the time of its EVALSHA calls, in µs.
 type redisCost struct{ cpu, script float64 }
 

@@ -312,7 +312,7 @@ end
 -- What the use hash gets: the session's field, the day's ledger, and
 -- when the hash expires.
 local use = {}
-local flags, tidy = 0, fresh
+local flags, tidy = 0, false
 if stop or closed then
   -- A closed session keeps its counters for the retention period, in its
   -- key, but no longer the clear MAC; a late interim never reopens it.
@@ -382,7 +382,8 @@ end
 -- than that is left.
 local ttl, renew = tonumber(ARGV[14]), false
 if (tonumber(g[2]) or 0) < now + ttl then
-  renew = true
+  -- Hourly, then, and for a device new to Redis, the hash is tidied too.
+  renew, tidy = true, true
   use[#use + 1], use[#use + 2] = 'x', string.format('%d', now + ttl + 3600)
 end
 if wspans then use[#use + 1], use[#use + 2] = 'w', wspans end
@@ -542,8 +543,9 @@ return nas or ''
 `
 
 // ipSetScript writes an entry of the client-address index (see
-// Store.addressField), and now and then drops the expired entries that
-// share its hash.
+// Store.addressField) and drops the expired entries that share its hash;
+// one write in addressTidyEvery runs it, the others are a plain HSET and
+// EXPIRE (see Store.setAddress).
 // KEYS: the hash. ARGV: field, "<expires> <entry>", TTL the hash needs,
 // now, "1" to drop expired entries.
 const ipSetScript = `

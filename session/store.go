@@ -881,7 +881,7 @@ const (
 // setAddresses points the client-address index entries of r's client, its
 // address and a dual-stack client's IPv6 one too, at the session sk. It
 // returns the commands, queued.
-func (s *Store) setAddresses(ctx context.Context, c redis.Scripter, r AcctRecord, sk string, now time.Time, live time.Duration) []redis.Cmder {
+func (s *Store) setAddresses(ctx context.Context, c redis.Cmdable, r AcctRecord, sk string, now time.Time, live time.Duration) []redis.Cmder {
 	var cmds []redis.Cmder
 	for _, a := range [...]string{r.IP, r.IP6} {
 		if ip, err := netip.ParseAddr(a); err == nil {
@@ -893,16 +893,19 @@ func (s *Store) setAddresses(ctx context.Context, c redis.Scripter, r AcctRecord
 
 // setAddress points the client-address index entry of ip on nas at the
 // session sk. The entry lives two live TTLs, and the acct script has it
-// written again before that runs out; the hash lives as long as its
-// longest-lived entry. It returns the command, queued.
-func (s *Store) setAddress(ctx context.Context, c redis.Scripter, ip netip.Addr, nas, sk string, now time.Time, live time.Duration) []redis.Cmder {
+// written again before that runs out; the hash lives two of the longest
+// live TTL of any policy from its last write, as long as any of its
+// entries (two plain commands, which cost Redis a third of a script). One
+// write in addressTidyEvery also drops the hash's expired entries. It
+// returns the commands, queued.
+func (s *Store) setAddress(ctx context.Context, c redis.Cmdable, ip netip.Addr, nas, sk string, now time.Time, live time.Duration) []redis.Cmder {
 	ik, f := s.addressField(ip, nas)
-	tidy := "0"
-	if s.addressWrites.Add(1)%addressTidyEvery == 0 {
-		tidy = "1"
-	}
 	v := strconv.FormatInt(now.Add(2*live).Unix(), 10) + " " + addressOf(sk)
-	return []redis.Cmder{s.ipSet.EvalSha(ctx, c, []string{ik}, f, v, secs(2*live), now.Unix(), tidy)}
+	keep := secs(2 * s.activeWindow())
+	if s.addressWrites.Add(1)%addressTidyEvery == 0 {
+		return []redis.Cmder{s.ipSet.EvalSha(ctx, c, []string{ik}, f, v, keep, now.Unix(), "1")}
+	}
+	return []redis.Cmder{c.HSet(ctx, ik, f, v), c.Expire(ctx, ik, time.Duration(keep)*time.Second)}
 }
 
 func isNoScript(err error) bool {

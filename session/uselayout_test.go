@@ -18,9 +18,13 @@ import (
 // written only when it is new or has moved.
 
 func useBackends(t *testing.T, f func(t *testing.T, rdb redis.UniversalClient, s *Store, clk *fixedClock)) {
+	useBackendsCfg(t, Config{MACHashKey: "a-mac-hash-key-for-tests", TermsVersion: "t1"}, f)
+}
+
+func useBackendsCfg(t *testing.T, cfg Config, f func(t *testing.T, rdb redis.UniversalClient, s *Store, clk *fixedClock)) {
 	run := func(t *testing.T, rdb redis.UniversalClient) {
 		clk := &fixedClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-		s, err := NewStore(rdb, Config{MACHashKey: "a-mac-hash-key-for-tests", TermsVersion: "t1"}, clk.now)
+		s, err := NewStore(rdb, cfg, clk.now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,6 +250,73 @@ func TestSessionIDWithMAC(t *testing.T) {
 		r.InputOctets = 5500
 		if u := mustAcct(t, s, r); u.Input != 900 {
 			t.Errorf("after a later Stop with 500 more: day's use %d, want 900", u.Input)
+		}
+	})
+}
+
+// TestUseHashTidied: the fields of sessions that went silent without a
+// Stop stay in the device's use hash until a record of the device, once
+// the hash's hourly renewal is due, finds them last counted a retention
+// period ago; earlier days' ledgers go then too.
+func TestUseHashTidied(t *testing.T) {
+	cfg := Config{MACHashKey: "a-mac-hash-key-for-tests", TermsVersion: "t1", Retention: 48 * time.Hour}
+	useBackendsCfg(t, cfg, func(t *testing.T, rdb redis.UniversalClient, s *Store, clk *fixedClock) {
+		ctx := context.Background()
+		rec := func(st AcctStatus, sid string, in uint64) AcctRecord {
+			r := useRecord(st, in)
+			r.SessionID = sid
+			return r
+		}
+		uk := useKey(s.deviceTag(useMAC))
+		has := func(field string) bool { return rdb.HExists(ctx, uk, field).Val() }
+		mustAcct(t, s, rec(AcctStart, "gone", 0))
+		mustAcct(t, s, rec(AcctInterim, "gone", 100))
+		gone := "nas1:" + MaskMAC("gone", useMAC)
+
+		// Two days later, within the retention period: kept.
+		clk.t = clk.t.Add(47 * time.Hour)
+		mustAcct(t, s, rec(AcctStart, "new", 0))
+		if !has(gone) {
+			t.Fatalf("after 47h: the silent session's field is gone, want it kept for the retention period")
+		}
+		// An hour and a half later, past it: the next record that renews
+		// the hash drops it, and the ledgers of earlier days.
+		clk.t = clk.t.Add(90 * time.Minute)
+		mustAcct(t, s, rec(AcctInterim, "new", 100))
+		if has(gone) {
+			t.Errorf("after 48.5h: the silent session's field is still there")
+		}
+		if !has("nas1:" + MaskMAC("new", useMAC)) {
+			t.Errorf("the open session's field was dropped")
+		}
+		for _, f := range rdb.HKeys(ctx, uk).Val() {
+			if f[0] == 'd' && f != "d20261128" {
+				t.Errorf("ledger %s of an earlier day is still there", f)
+			}
+		}
+	})
+}
+
+// TestAddressHashTTL: a client-address hash lives two of the longest live
+// TTL of any policy from its last write, so that a write under a policy
+// with short interims never cuts short an entry written under one with
+// long interims.
+func TestAddressHashTTL(t *testing.T) {
+	useBackendsCfg(t, Config{
+		MACHashKey: "a-mac-hash-key-for-tests", TermsVersion: "t1",
+		Policy:   Policy{InterimInterval: 5 * time.Minute},
+		Policies: []Policy{{Name: "slow", Match: Match{NAS: []string{"nas-slow"}}, InterimInterval: 30 * time.Minute}},
+	}, func(t *testing.T, rdb redis.UniversalClient, s *Store, clk *fixedClock) {
+		ctx := context.Background()
+		for i := range 2 * addressTidyEvery { // with the writes that tidy
+			r := useRecord(AcctStart, 0)
+			r.SessionID = "s" + strconv.Itoa(i)
+			mustAcct(t, s, r)
+			key, _ := s.addressBucket(netip.MustParseAddr(r.IP))
+			// 2 × (3 × 30m + 1m + 1m of clock skew)
+			if ttl := rdb.TTL(ctx, key).Val(); ttl < 184*time.Minute-time.Minute || ttl > 184*time.Minute {
+				t.Fatalf("write %d: address hash TTL %v, want 184m", i, ttl)
+			}
 		}
 	})
 }
