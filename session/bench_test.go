@@ -42,12 +42,7 @@ func benchAccountRedis(b *testing.B, once bool) {
 	}
 	const sessions = 1000
 	rec := func(i int, status session.AcctStatus, n uint64) session.AcctRecord {
-		mac := session.MAC{0x02, 0, 0, 0, byte(i >> 8), byte(i)}
-		return session.AcctRecord{
-			Status: status, NAS: "nas1", SessionID: fmt.Sprintf("%08x", i), MAC: mac,
-			Username: "hs-bench", AP: "00-11-22-33-44-55", SSID: "CityWiFi", IP: "10.1.2.3", NASIP: "10.0.0.1",
-			InputOctets: n * 1000, OutputOctets: n * 5000, SessionTime: uint32(n),
-		}
+		return benchRecord(i, status, fmt.Sprintf("%08x", i), n)
 	}
 	for i := range sessions {
 		if _, err := s.Account(ctx, rec(i, session.AcctStart, 0)); err != nil {
@@ -94,11 +89,7 @@ func benchAccountRedisKind(b *testing.B, kind session.AcctStatus) {
 		b.Fatal(err)
 	}
 	rec := func(i int, status session.AcctStatus, sid string) session.AcctRecord {
-		return session.AcctRecord{
-			Status: status, NAS: "nas1", SessionID: sid, MAC: session.MAC{0x02, 0, 0, byte(i >> 16), byte(i >> 8), byte(i)},
-			Username: "hs-bench", AP: "00-11-22-33-44-55", SSID: "CityWiFi", IP: "10.1.2.3", NASIP: "10.0.0.1",
-			InputOctets: 7000, OutputOctets: 35000, SessionTime: 7,
-		}
+		return benchRecord(i, status, sid, 7)
 	}
 	// Every device had a session before; the measured record's session is
 	// open unless it is the Start.
@@ -134,6 +125,16 @@ func benchAccountRedisKind(b *testing.B, kind session.AcctStatus) {
 	after := redisCosts(b, rdb)
 	b.ReportMetric((after.cpu-before.cpu)/float64(b.N), "redis-cpu-µs/op")
 	b.ReportMetric((after.script-before.script)/float64(b.N), "script-µs/op")
+}
+
+// benchRecord is an accounting record of device i's session sid, n
+// seconds and n kB in and 5n kB out into it.
+func benchRecord(i int, status session.AcctStatus, sid string, n uint64) session.AcctRecord {
+	return session.AcctRecord{
+		Status: status, NAS: "nas1", SessionID: sid, MAC: session.MAC{0x02, 0, 0, byte(i >> 16), byte(i >> 8), byte(i)},
+		Username: "hs-bench", AP: "00-11-22-33-44-55", SSID: "CityWiFi", IP: "10.1.2.3", NASIP: "10.0.0.1",
+		InputOctets: n * 1000, OutputOctets: n * 5000, SessionTime: uint32(n),
+	}
 }
 
 // redisCost is Redis's CPU time and the time of its EVALSHA calls, in µs.
