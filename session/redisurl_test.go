@@ -40,3 +40,16 @@ func TestRedisOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckRedisVersion(t *testing.T) {
+	for v, ok := range map[string]bool{
+		"6.2.0": true, "6.2.14": true, "7.0.15": true, "10.0.0": true, "8.4": true,
+		"6.0.16": false, "5.0.7": false, "4.0.9": false,
+		// What cannot be read passes: the commands then say what is missing.
+		"": true, "unknown": true, "7": true, "x.y.z": true,
+	} {
+		if err := checkRedisVersion(v); (err == nil) != ok {
+			t.Errorf("checkRedisVersion(%q) = %v, want ok %v", v, err, ok)
+		}
+	}
+}

@@ -313,6 +313,10 @@ func TestAdminEndToEnd(t *testing.T) {
 
 	// The audit log names the operator token for each action.
 	d.stop(t)
+	// The test's Redis persists nothing, and hotspotd said so at start.
+	if !strings.Contains(d.stderr.String(), "Redis persists nothing") {
+		t.Errorf("no warning at start that Redis persists nothing")
+	}
 	var audit []map[string]any
 	for _, line := range strings.Split(d.stderr.String(), "\n") {
 		var rec map[string]any

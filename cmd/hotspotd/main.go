@@ -86,6 +86,17 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	if err := store.Preload(pctx); err != nil {
 		logger.Warn("redis not reachable at start; RADIUS requests get no reply until it is", "err", err)
+	} else if cfg.Redis.URL != "" {
+		// Settings that lose state are the operator's to fix; a Redis
+		// too old for the store's commands is refused.
+		warnings, err := session.CheckRedis(pctx, rdb)
+		if err != nil && !errors.Is(err, session.ErrUnavailable) {
+			cancel()
+			return err
+		}
+		for _, w := range warnings {
+			logger.Warn(w)
+		}
 	}
 	cancel()
 

@@ -34,9 +34,23 @@ func (s *Server) Client(t testing.TB) *redis.Client {
 	return c
 }
 
-// Start starts redis-server for t. A missing redis-server fails the test:
-// `make test` installs it, and CI must never pass by skipping.
+// Start starts redis-server for t, without persistence. A missing
+// redis-server fails the test: `make test` installs it, and CI must never
+// pass by skipping.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return startConf(t, "")
+}
+
+// StartConf starts redis-server for t on the config file conf, as an
+// operator would; only where it listens, its directory and its log level
+// are the test's.
+func StartConf(t testing.TB, conf string) *Server {
+	t.Helper()
+	return startConf(t, conf)
+}
+
+func startConf(t testing.TB, conf string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -44,7 +58,7 @@ func Start(t testing.TB) *Server {
 	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		s, err := start(t, bin)
+		s, err := start(t, bin, conf)
 		if err == nil {
 			return s
 		}
@@ -54,17 +68,21 @@ func Start(t testing.TB) *Server {
 	return nil
 }
 
-func start(t testing.TB, bin string) (*Server, error) {
+func start(t testing.TB, bin, conf string) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	dir := t.TempDir()
+	args := []string{"--save", "", "--appendonly", "no"}
+	if conf != "" {
+		// Logs to stdout (where readiness is read), in the foreground.
+		args = []string{conf, "--logfile", "", "--daemonize", "no"}
+	}
+	args = append(args, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--dir", dir, "--loglevel", "notice", "--protected-mode", "yes")
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin,
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir,
-		"--loglevel", "notice", "--protected-mode", "yes")
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {

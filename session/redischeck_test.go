@@ -1,0 +1,88 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"hotspot/internal/redistest"
+	"hotspot/session"
+)
+
+// TestCheckRedis: the settings that lose state each get a warning, and a
+// Redis that does not show its settings gets one that says what to check.
+func TestCheckRedis(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t) // no persistence, no maxmemory
+	rdb := srv.Client(t)
+	check := func(step string, want ...string) {
+		t.Helper()
+		got, err := session.CheckRedis(ctx, rdb)
+		if err != nil {
+			t.Fatalf("%s: CheckRedis: %v", step, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: warnings %q, want %d", step, got, len(want))
+		}
+		for i, w := range want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("%s: warning %q, want it to say %q", step, got[i], w)
+			}
+		}
+	}
+	set := func(kv ...string) {
+		t.Helper()
+		for i := 0; i < len(kv); i += 2 {
+			if err := rdb.ConfigSet(ctx, kv[i], kv[i+1]).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	check("no persistence", "appendonly no, no save points")
+	set("appendonly", "yes")
+	check("AOF")
+	set("appendonly", "no", "save", "3600 1")
+	check("RDB snapshots")
+	// Without a maxmemory, Redis never evicts, whatever the policy.
+	set("maxmemory-policy", "volatile-lru")
+	check("a policy without maxmemory")
+	set("maxmemory", "100mb")
+	check("volatile-lru", "maxmemory-policy volatile-lru")
+	set("maxmemory-policy", "allkeys-lru", "appendonly", "no", "save", "")
+	check("allkeys-lru, no persistence", "maxmemory-policy allkeys-lru", "persists nothing")
+	set("maxmemory-policy", "noeviction")
+	check("noeviction", "persists nothing")
+
+	// A user whose ACL forbids CONFIG (as managed Redis services have it).
+	if err := rdb.Do(ctx, "ACL", "SETUSER", "app", "on", ">app-password", "~*", "+@all", "-config").Err(); err != nil {
+		t.Fatal(err)
+	}
+	app := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "app", Password: "app-password"})
+	t.Cleanup(func() { app.Close() })
+	got, err := session.CheckRedis(ctx, app)
+	if err != nil || len(got) != 1 || !strings.Contains(got[0], "could not read Redis's settings") || !strings.Contains(got[0], "noeviction") {
+		t.Errorf("CONFIG forbidden: %q, %v; want one warning that says what to check", got, err)
+	}
+}
+
+// TestCheckRedisUnreachable: a Redis that does not answer is reported as
+// unavailable, not as wrong settings.
+func TestCheckRedisUnreachable(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	if _, err := session.CheckRedis(context.Background(), rdb); !errors.Is(err, session.ErrUnavailable) {
+		t.Errorf("CheckRedis of nothing: %v, want ErrUnavailable", err)
+	}
+}
+
+// TestDeployRedisConf: a Redis run on deploy/redis.conf passes the check.
+func TestDeployRedisConf(t *testing.T) {
+	rdb := redistest.StartConf(t, "../deploy/redis.conf").Client(t)
+	got, err := session.CheckRedis(context.Background(), rdb)
+	if err != nil || len(got) != 0 {
+		t.Errorf("CheckRedis on deploy/redis.conf: %q, %v; want no warnings", got, err)
+	}
+}
