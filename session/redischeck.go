@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -28,14 +29,22 @@ var minRedis = [2]int{6, 2}
 //   - neither AOF (appendonly) nor RDB snapshots (save): a restart of Redis
 //     forgets every remembered device, grant, session and ledger.
 //
-// A Redis that does not let CONFIG GET run (renamed, or forbidden by its
-// ACL, as managed services do) gets one warning that says what to check by
-// hand. CheckRedis returns an error wrapping ErrUnavailable when Redis does
+// A Redis that does not let INFO or CONFIG GET run (renamed, or forbidden
+// by its ACL, as managed services do) gets one warning that says what to
+// check by hand. CheckRedis returns an error wrapping ErrUnavailable when Redis does
 // not answer at all.
 func CheckRedis(ctx context.Context, rdb redis.UniversalClient) (warnings []string, err error) {
+	refused := func(cmd string, err error) ([]string, error) {
+		var re redis.Error
+		if !errors.As(err, &re) {
+			return nil, unavailable("check redis", err)
+		}
+		return []string{fmt.Sprintf("could not read Redis's settings (%s: %v): make sure by hand that it is 6.2 or later, "+
+			"that maxmemory-policy is noeviction and that it persists its data (appendonly yes), or state is lost", cmd, err)}, nil
+	}
 	info, err := rdb.Info(ctx, "server").Result()
 	if err != nil {
-		return nil, unavailable("check redis", err)
+		return refused("INFO", err)
 	}
 	if v, ok := infoField(info, "redis_version"); ok {
 		if err := checkRedisVersion(v); err != nil {
@@ -46,8 +55,7 @@ func CheckRedis(ctx context.Context, rdb redis.UniversalClient) (warnings []stri
 	for _, name := range []string{"maxmemory", "maxmemory-policy", "appendonly", "save"} {
 		m, err := rdb.ConfigGet(ctx, name).Result()
 		if err != nil {
-			return []string{fmt.Sprintf("could not read Redis's settings (CONFIG GET: %v): make sure by hand that "+
-				"maxmemory-policy is noeviction and that Redis persists its data (appendonly yes), or state is lost", err)}, nil
+			return refused("CONFIG GET", err)
 		}
 		conf[name] = m[name]
 	}

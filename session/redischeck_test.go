@@ -63,8 +63,16 @@ func TestCheckRedis(t *testing.T) {
 	app := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "app", Password: "app-password"})
 	t.Cleanup(func() { app.Close() })
 	got, err := session.CheckRedis(ctx, app)
-	if err != nil || len(got) != 1 || !strings.Contains(got[0], "could not read Redis's settings") || !strings.Contains(got[0], "noeviction") {
+	if err != nil || len(got) != 1 || !strings.Contains(got[0], "could not read Redis's settings (CONFIG GET") || !strings.Contains(got[0], "noeviction") {
 		t.Errorf("CONFIG forbidden: %q, %v; want one warning that says what to check", got, err)
+	}
+	// And one that may not even run INFO.
+	if err := rdb.Do(ctx, "ACL", "SETUSER", "app", "-info").Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err = session.CheckRedis(ctx, app)
+	if err != nil || len(got) != 1 || !strings.Contains(got[0], "could not read Redis's settings (INFO") {
+		t.Errorf("INFO forbidden: %q, %v; want one warning that says what to check", got, err)
 	}
 }
 
