@@ -29,7 +29,7 @@ SCREENSHOTS := screenshots/out
 
 # Native fuzz targets: package:target.
 FUZZ_TARGETS := ./session:FuzzParseMAC ./radius:FuzzHandlePacket ./radius:FuzzMessageAuthenticator ./radius:FuzzDynAuthReply \
-                ./portal:FuzzRedirect ./portal:FuzzAccept \
+                ./portal:FuzzRedirect ./portal:FuzzAccept ./portal:FuzzMikroTik \
                 ./session:FuzzParseCursor ./session:FuzzMaskMAC ./portal:FuzzSessionQuery ./session:FuzzSpoolReplay
 
 .PHONY: all build run test deps check generate check-generate unit race fuzz clean screenshots bench bench-scale profile

@@ -19,6 +19,13 @@
 // has left (Store.DeviceStatus); a device with nothing left gets the quota
 // page instead of the terms.
 //
+// A MikroTik hotspot (a NAS of kind mikrotik with a login_url) hands the
+// browser over from its own login page to GET /mikrotik instead: the same
+// terms, quota page and accept form, then a 303 to the NAS's login_url
+// with an HTTP-CHAP (or PAP) password. Nothing signs a MikroTik's
+// parameters, so the portal trusts them only as far as a grant bound to
+// the MAC and NAS, and a login_url from the config, allow (mikrotik.go).
+//
 // Pages are server-rendered from package assets (or an operator's overrides
 // directory laid over them), localized in ten languages (German by default)
 // with numbers and dates written the language's way, and need neither

@@ -86,11 +86,12 @@ func (s *Server) newForm(nas *session.NAS, r redirect) *acceptForm {
 	f := &acceptForm{
 		NAS:       nas.Name,
 		MAC:       r.mac.String(),
-		UAMIP:     r.uamip.String(),
-		UAMPort:   strconv.Itoa(int(r.uamport)),
 		Challenge: hex.EncodeToString(r.challenge),
 		UserURL:   r.userURL,
 		Issued:    strconv.FormatInt(s.now().Unix(), 10),
+	}
+	if !isMikroTik(nas) {
+		f.UAMIP, f.UAMPort = r.uamip.String(), strconv.Itoa(int(r.uamport))
 	}
 	f.Token = base64.RawURLEncoding.EncodeToString(s.sign(f))
 	return f
@@ -133,12 +134,25 @@ func (s *Server) readForm(pf url.Values) (*acceptForm, error) {
 	}
 
 	nas, ok := s.nases.ByName(f.NAS)
-	if !ok || !isUAM(nas) {
+	if !ok || !isUAM(nas) && !isMikroTik(nas) {
 		return nil, errMalformed
 	}
 	f.nas = nas
 	if f.mac, err = session.ParseMAC(f.MAC); err != nil || f.mac.IsZero() {
 		return nil, errMalformed
+	}
+	if f.UserURL != "" && !isWebURL(f.UserURL) {
+		return nil, errMalformed
+	}
+	if isMikroTik(nas) {
+		// No uamip and uamport: the NAS's login_url is where it logs in.
+		if f.UAMIP != "" || f.UAMPort != "" {
+			return nil, errMalformed
+		}
+		if f.challenge, ok = parseFormCHAP(nas, f.Challenge); !ok {
+			return nil, errMalformed
+		}
+		return f, nil
 	}
 	if f.uamip, err = netip.ParseAddr(f.UAMIP); err != nil || f.uamip.Zone() != "" {
 		return nil, errMalformed
@@ -147,9 +161,6 @@ func (s *Server) readForm(pf url.Values) (*acceptForm, error) {
 		return nil, errMalformed
 	}
 	if f.challenge, ok = parseChallenge(f.Challenge); !ok {
-		return nil, errMalformed
-	}
-	if f.UserURL != "" && !isWebURL(f.UserURL) {
 		return nil, errMalformed
 	}
 	return f, nil

@@ -70,3 +70,31 @@ func FuzzAccept(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMikroTik sends arbitrary queries to GET /mikrotik, from the MikroTik
+// NAS's address: never a 5xx, never a grant, never a javascript: link.
+func FuzzMikroTik(f *testing.F) {
+	good := mikrotikURL(nil)
+	f.Add(good[strings.IndexByte(good, '?')+1:])
+	f.Add("identity=leipzig-mt-pap&mac=AA-BB-CC-DD-EE-FF")
+	f.Add(`mac=aabbccddeeff&chap-id=\371&chap-challenge=\001\002\003\004\005&link-orig=https://example.org/`)
+	f.Add(`chap-id=\3&chap-challenge=\\\\&mac=%zz`)
+	f.Add("")
+	env := newEnv(f, nil)
+	f.Fuzz(func(t *testing.T, rawQuery string) {
+		r := httptest.NewRequest(http.MethodGet, portalBase+"mikrotik", nil)
+		r.URL.RawQuery = rawQuery
+		r.RequestURI = "/mikrotik?" + rawQuery
+		r.RemoteAddr = mtClient
+		w := env.do(r)
+		if w.Code >= 500 {
+			t.Fatalf("GET /mikrotik?%q = %d\n%s", rawQuery, w.Code, w.Body)
+		}
+		if n := env.store.count(); n != 0 {
+			t.Fatalf("GET /mikrotik?%q stored %d grants", rawQuery, n)
+		}
+		if w.Code == http.StatusOK && strings.Contains(strings.ToLower(w.Body.String()), "href=\"javascript") {
+			t.Fatalf("GET /mikrotik?%q put a javascript: link on the page", rawQuery)
+		}
+	})
+}

@@ -32,7 +32,36 @@ const (
 	portalBase    = "http://portal.test/"
 	chapClient    = "192.0.2.10:40000"    // inside the CHAP NAS's network
 	papClient     = "198.51.100.10:40000" // inside the PAP NAS's network
+	mtClient      = "100.64.1.1:40000"    // the MikroTik CHAP NAS, masquerading its clients
+	mtLoginURL    = "http://10.5.50.1/login"
+	// A MikroTik login page's chap-id and chap-challenge, as RouterOS
+	// writes them, and their bytes.
+	mtCHAPID        = `\371`
+	mtCHAPChallenge = `\357\015\330\013\021\234\145\245\303\253\142\246\133\175\375\316`
 )
+
+var mtChallengeBytes = []byte{0357, 0015, 0330, 0013, 0021, 0234, 0145, 0245, 0303, 0253, 0142, 0246, 0133, 0175, 0375, 0316}
+
+// mikrotikURL is a MikroTik login page's hand-over to /mikrotik, with over
+// applied ("-" removes a parameter).
+func mikrotikURL(over map[string]string) string {
+	p := map[string]string{
+		"identity": "leipzig-mt-chap", "mac": "AA:BB:CC:DD:EE:FF", "link-orig": testUserURL,
+		"chap-id": mtCHAPID, "chap-challenge": mtCHAPChallenge,
+	}
+	for k, v := range over {
+		if v == "-" {
+			delete(p, k)
+			continue
+		}
+		p[k] = v
+	}
+	q := url.Values{}
+	for k, v := range p {
+		q.Set(k, v)
+	}
+	return portalBase + "mikrotik?" + q.Encode()
+}
 
 var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
@@ -136,6 +165,21 @@ func testNASes(t testing.TB) *session.NASTable {
 		Networks:   []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")},
 		Secret:     "radius-secret-3",
 		Kind:       session.KindMikrotik,
+	}, {
+		Name:       "mt-chap",
+		Identifier: "leipzig-mt-chap",
+		Networks:   []netip.Prefix{netip.MustParsePrefix("100.64.1.0/24")},
+		Secret:     "radius-secret-4",
+		Kind:       session.KindMikrotik,
+		LoginURL:   mtLoginURL,
+	}, {
+		Name:       "mt-pap",
+		Identifier: "leipzig-mt-pap",
+		Networks:   []netip.Prefix{netip.MustParsePrefix("100.64.2.0/24")},
+		Secret:     "radius-secret-5",
+		Kind:       session.KindMikrotik,
+		Login:      session.LoginPAP,
+		LoginURL:   "https://hotspot.example/login",
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -164,6 +164,8 @@ func (s *Server) routes() (*gin.Engine, error) {
 	e.GET("/", s.index)
 	e.HEAD("/", s.index)
 	e.POST("/accept", s.accept)
+	e.GET("/mikrotik", s.mikrotik) // mikrotik.go
+	e.HEAD("/mikrotik", s.mikrotik)
 	e.GET(s.cfg.Captive.path(), s.captive) // RFC 8908, captive.go
 	e.GET("/static/:name", s.static)
 	e.HEAD("/static/:name", s.static)
@@ -274,6 +276,12 @@ func (s *Server) index(c *gin.Context) {
 		s.fail(c, http.StatusBadRequest, v)
 		return
 	}
+	s.showRedirect(c, nas, rd, v)
+}
+
+// showRedirect answers a NAS's verified redirect: the terms, the quota
+// page, or (CoovaChilli's res=success and already) the status page.
+func (s *Server) showRedirect(c *gin.Context, nas *session.NAS, rd redirect, v *view) {
 	from, _ := netip.ParseAddr(c.ClientIP()) // unparsable: one shared bucket
 	if !s.views.allow(limitKey{rd.mac, clientKey(from)}, s.now()) {
 		s.m.limited.WithLabelValues("page").Inc()
@@ -401,6 +409,10 @@ func (s *Server) accept(c *gin.Context) {
 	}
 	s.m.acceptances.Inc()
 	s.log.Info("portal: terms accepted", "nas", f.nas.Name)
+	if isMikroTik(f.nas) {
+		c.Redirect(http.StatusSeeOther, mikrotikLoginURL(f, g))
+		return
+	}
 	c.Redirect(http.StatusSeeOther, logonURL(f, g, cat.Code))
 }
 

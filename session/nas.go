@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strings"
 )
 
@@ -54,6 +55,12 @@ type NAS struct {
 	UAMSecret string `yaml:"uamsecret"`
 	// Login is how the portal sends credentials back: chap (default) or pap.
 	Login LoginMethod `yaml:"login"`
+	// LoginURL is a MikroTik hotspot's login servlet, where the portal
+	// sends the browser with the credentials (http://10.5.50.1/login, or
+	// the hotspot's DNS name). Setting it lets the portal serve the NAS's
+	// external login page (/mikrotik); it is the only place the portal
+	// sends that NAS's browsers to, whatever a redirect says.
+	LoginURL string `yaml:"login_url"`
 	// Group is the location group the NAS belongs to (a square, the
 	// libraries, the trams); policies can be chosen by it.
 	Group string `yaml:"group"`
@@ -135,6 +142,14 @@ func NewNASTable(list []NAS) (*NASTable, error) {
 		}
 		if n.Group != "" && !validName(n.Group) {
 			fail(i, "group %q: use at most 64 letters, digits, '-', '_' and '.'", n.Group)
+		}
+		if n.LoginURL != "" {
+			if n.Kind != KindMikrotik {
+				fail(i, "login_url is for kind mikrotik (CoovaChilli's redirect says where it logs in)")
+			} else if u, err := url.Parse(n.LoginURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
+				u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+				fail(i, "login_url %q: want an http or https URL without query, such as http://10.5.50.1/login", n.LoginURL)
+			}
 		}
 		if n.Kind == KindCoovaChilli && n.UAMSecret == "" {
 			fail(i, "uamsecret is required for kind coovachilli (it signs the portal redirect)")
