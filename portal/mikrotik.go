@@ -4,7 +4,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 
@@ -81,16 +80,7 @@ func (s *Server) mikrotik(c *gin.Context) {
 // by the client's address (the router's, where it masquerades its
 // clients). Only a MikroTik NAS with a login_url will do.
 func (s *Server) findMikroTik(q url.Values, clientIP string) (*session.NAS, bool) {
-	nas, ok := s.nases.ByIdentifier(q.Get("identity"))
-	if !ok {
-		if ip, err := netip.ParseAddr(clientIP); err == nil {
-			nas, ok = s.nases.ByAddr(ip)
-		}
-	}
-	if !ok || !isMikroTik(nas) {
-		return nil, false
-	}
-	return nas, true
+	return s.nasOf(q.Get("identity"), []string{clientIP}, isMikroTik)
 }
 
 // parseMikroTik validates a MikroTik login page's parameters. With

@@ -333,18 +333,22 @@ func onlyLang(q url.Values) bool {
 // the client's address. Only a CoovaChilli NAS with a uamsecret will do:
 // without the secret there is no md to check.
 func (s *Server) findNAS(q url.Values, clientIP string) (*session.NAS, bool) {
-	nas, ok := s.nases.ByIdentifier(q.Get("nasid"))
-	if !ok {
-		if ip, err := netip.ParseAddr(q.Get("uamip")); err == nil {
+	return s.nasOf(q.Get("nasid"), []string{q.Get("uamip"), clientIP}, isUAM)
+}
+
+// nasOf finds a NAS by its identifier, else by the first of addrs inside
+// one's networks, and returns it if the portal serves it (serves).
+func (s *Server) nasOf(id string, addrs []string, serves func(*session.NAS) bool) (*session.NAS, bool) {
+	nas, ok := s.nases.ByIdentifier(id)
+	for _, a := range addrs {
+		if ok {
+			break
+		}
+		if ip, err := netip.ParseAddr(a); err == nil {
 			nas, ok = s.nases.ByAddr(ip)
 		}
 	}
-	if !ok {
-		if ip, err := netip.ParseAddr(clientIP); err == nil {
-			nas, ok = s.nases.ByAddr(ip)
-		}
-	}
-	if !ok || !isUAM(nas) {
+	if !ok || !serves(nas) {
 		return nil, false
 	}
 	return nas, true

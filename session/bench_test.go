@@ -29,43 +29,22 @@ func BenchmarkAccountRedis(b *testing.B) {
 }
 
 func benchAccountRedis(b *testing.B, once bool) {
-	ctx := context.Background()
-	rdb := redistest.Start(b).Client(b)
 	cfg := testConfig()
 	cfg.Policy.Data = 1 << 50
 	if once {
 		cfg.Policy.OnlineTime = 24 * time.Hour
 	}
-	s, err := session.NewStore(rdb, cfg, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, rdb := benchStore(b, cfg)
 	const sessions = 1000
 	rec := func(i int, status session.AcctStatus, n uint64) session.AcctRecord {
 		return benchRecord(i, status, fmt.Sprintf("%08x", i), n)
 	}
 	for i := range sessions {
-		if _, err := s.Account(ctx, rec(i, session.AcctStart, 0)); err != nil {
-			b.Fatal(err)
-		}
+		mustBenchAccount(b, s, rec(i, session.AcctStart, 0))
 	}
-	before := redisCosts(b, rdb)
-	var next atomic.Uint64
-	b.SetParallelism(32)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			n := next.Add(1)
-			if _, err := s.Account(ctx, rec(int(n%sessions), session.AcctInterim, n/sessions+1)); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+	measureAccount(b, s, rdb, func(n int) session.AcctRecord {
+		return rec(n%sessions, session.AcctInterim, uint64(n/sessions+1))
 	})
-	b.StopTimer()
-	after := redisCosts(b, rdb)
-	b.ReportMetric((after.cpu-before.cpu)/float64(b.N), "redis-cpu-µs/op")
-	b.ReportMetric((after.script-before.script)/float64(b.N), "script-µs/op")
 }
 
 // BenchmarkAccountRedisKinds measures the same for each kind of record on
@@ -80,42 +59,52 @@ func BenchmarkAccountRedisKinds(b *testing.B) {
 }
 
 func benchAccountRedisKind(b *testing.B, kind session.AcctStatus) {
-	ctx := context.Background()
-	rdb := redistest.Start(b).Client(b)
 	cfg := testConfig()
 	cfg.Policy.Data = 1 << 50
+	s, rdb := benchStore(b, cfg)
+	// Every device had a session before; the measured record's session is
+	// open unless it is the Start.
+	for i := range b.N {
+		mustBenchAccount(b, s, benchRecord(i, session.AcctStart, "s", 7))
+		if kind == session.AcctStart {
+			mustBenchAccount(b, s, benchRecord(i, session.AcctStop, "s", 7))
+		}
+	}
+	sid := "s"
+	if kind == session.AcctStart {
+		sid = "new"
+	}
+	measureAccount(b, s, rdb, func(i int) session.AcctRecord { return benchRecord(i, kind, sid, 7) })
+}
+
+// benchStore is a Store on a private redis-server.
+func benchStore(b *testing.B, cfg session.Config) (*session.Store, *redis.Client) {
+	rdb := redistest.Start(b).Client(b)
 	s, err := session.NewStore(rdb, cfg, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	rec := func(i int, status session.AcctStatus, sid string) session.AcctRecord {
-		return benchRecord(i, status, sid, 7)
+	return s, rdb
+}
+
+func mustBenchAccount(b *testing.B, s *session.Store, r session.AcctRecord) {
+	b.Helper()
+	if _, err := s.Account(context.Background(), r); err != nil {
+		b.Fatal(err)
 	}
-	// Every device had a session before; the measured record's session is
-	// open unless it is the Start.
-	for i := range b.N {
-		steps := []session.AcctStatus{session.AcctStart, session.AcctStop}
-		if kind != session.AcctStart {
-			steps = steps[:1]
-		}
-		for _, st := range steps {
-			if _, err := s.Account(ctx, rec(i, st, "s")); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+}
+
+// measureAccount stores record(0), record(1), … from 64 concurrent callers
+// (the RADIUS workers) and reports Redis's CPU time and script time per
+// record.
+func measureAccount(b *testing.B, s *session.Store, rdb *redis.Client, record func(i int) session.AcctRecord) {
 	before := redisCosts(b, rdb)
 	var next atomic.Int64
 	b.SetParallelism(32)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			i := int(next.Add(1) - 1)
-			sid := "s"
-			if kind == session.AcctStart {
-				sid = "new"
-			}
-			if _, err := s.Account(ctx, rec(i, kind, sid)); err != nil {
+			if _, err := s.Account(context.Background(), record(int(next.Add(1)-1))); err != nil {
 				b.Error(err)
 				return
 			}
