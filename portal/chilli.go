@@ -142,14 +142,18 @@ func checkMD(base, path, signed, md, uamsecret string) bool {
 	return ok == 1
 }
 
-// redirect is a CoovaChilli redirect to the portal whose md checked out.
+// redirect is a CoovaChilli redirect to the portal whose md checked out,
+// or a MikroTik login page's hand-over (mikrotik.go).
 type redirect struct {
-	res       string
-	mac       session.MAC
-	hasMAC    bool
+	res    string
+	mac    session.MAC
+	hasMAC bool
+	// unsigned: the NAS did not sign the MAC (a MikroTik's page), so
+	// nothing of that device's is shown.
+	unsigned  bool
 	uamip     netip.Addr
 	uamport   uint16
-	challenge []byte // 16 bytes, or nil when absent
+	challenge []byte // 16 bytes (a MikroTik's: chap-id, then its challenge), or nil when absent
 	userURL   string // a validated http(s) URL, or ""
 	ssid      string // the network's name, which may choose the policy
 }

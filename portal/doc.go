@@ -23,8 +23,10 @@
 // browser over from its own login page to GET /mikrotik instead: the same
 // terms, quota page and accept form, then a 303 to the NAS's login_url
 // with an HTTP-CHAP (or PAP) password. Nothing signs a MikroTik's
-// parameters, so the portal trusts them only as far as a grant bound to
-// the MAC and NAS, and a login_url from the config, allow (mikrotik.go).
+// parameters, so the portal takes its pages and their forms only from the
+// NAS's networks (the router masquerades its clients), shows no allowance
+// for the MAC they name, bounds the grants a minute per router, and sends
+// the browser only to the configured login_url (mikrotik.go).
 //
 // Pages are server-rendered from package assets (or an operator's overrides
 // directory laid over them), localized in ten languages (German by default)

@@ -22,7 +22,10 @@ import (
 // token therefore proves both that the values came from a redirect whose md
 // was good and that the form is fresh, without depending on the Host header
 // of a second request, and it guards the POST against cross-site forgery:
-// a third-party page cannot mint a token. No cookie is needed.
+// a third-party page cannot mint a token. No cookie is needed. A MikroTik's
+// page is not signed (mikrotik.go): its token proves only that the portal
+// rendered the form, from behind that router, and its accept is taken only
+// from there too.
 
 const (
 	// tokenTTL is how long an accept form stays valid.

@@ -231,8 +231,13 @@ func (e *testEnv) post(form url.Values, header ...string) *httptest.ResponseReco
 }
 
 func (e *testEnv) postRaw(body string, header ...string) *httptest.ResponseRecorder {
+	return e.postFrom(chapClient, body, header...)
+}
+
+// postFrom posts an accept form from the client address client.
+func (e *testEnv) postFrom(client, body string, header ...string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(http.MethodPost, portalBase+"accept", strings.NewReader(body))
-	r.RemoteAddr = chapClient
+	r.RemoteAddr = client
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for i := 0; i+1 < len(header); i += 2 {
 		r.Header.Set(header[i], header[i+1])

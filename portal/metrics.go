@@ -50,7 +50,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotspot_portal_rate_limited_total",
-			Help: "Requests answered 429 because their client asked too often: pages of a verified redirect (per device and address), RFC 8908 lookups (per address).",
+			Help: "Requests answered 429 because their client asked too often: pages of a verified redirect (per device and address), RFC 8908 lookups (per address), terms accepted through one MikroTik NAS (mikrotik).",
 		}, []string{"what"}),
 	}
 	// Every page shows up at zero, so a rate over a missing series is never
@@ -58,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, p := range allPages {
 		m.views.WithLabelValues(p)
 	}
-	for _, what := range []string{"page", "captive_api"} {
+	for _, what := range []string{"page", "captive_api", "mikrotik"} {
 		m.limited.WithLabelValues(what)
 	}
 	if reg == nil {

@@ -15,16 +15,22 @@ import (
 // A MikroTik hotspot shows its own login.html to a device that is not
 // logged in. The operator replaces that page with one that sends the
 // browser on to GET /mikrotik here (deploy/mikrotik/login.html), passing
-// the servlet's variables: identity (the router's identity, which is also
-// its NAS-Identifier), mac, link-orig (the page the person wanted) and, for
-// HTTP-CHAP, chap-id and chap-challenge, written as MikroTik writes them
-// into pages: each byte a backslash and three octal digits.
+// the servlet's variables: identity (the router's identity), mac,
+// link-orig (the page the person wanted) and, for HTTP-CHAP, chap-id and
+// chap-challenge, written as MikroTik writes them into pages: each byte a
+// backslash and three octal digits.
 //
-// Nothing signs these parameters, unlike CoovaChilli's md. What a forged
-// one can do is therefore bounded by what the portal does with them: the
-// NAS must be a configured MikroTik with a login_url, the grant is bound to
-// the MAC and that NAS (a login for another MAC or from another NAS is
-// rejected by RADIUS), and the browser is only ever sent to the NAS's
+// Nothing signs these parameters, unlike CoovaChilli's md, so whoever
+// sends the request chooses the MAC. The portal therefore takes a
+// MikroTik's pages, and the accept forms they lead to, only from the NAS's
+// own networks: the router masquerades its clients, so they reach the
+// portal from its address, and nobody elsewhere on the internet can make
+// the portal write to Redis. From behind the router a client can still
+// name any MAC: it can accept the terms on another device's behalf (the
+// grant and the remembered device are that MAC's), but not read what
+// another device has left (MikroTik pages show no allowance), and the
+// grants made through one router are bounded per minute
+// (mikrotikAcceptsPerMinute). The browser is only ever sent to the NAS's
 // configured login_url, never to an address from the request.
 //
 // After the terms are accepted, the browser goes to login_url with
@@ -61,9 +67,15 @@ func (s *Server) mikrotik(c *gin.Context) {
 		s.fail(c, http.StatusBadRequest, v)
 		return
 	}
-	nas, ok := s.findMikroTik(q, c.ClientIP())
+	nas, ok := s.findMikroTik(c.ClientIP())
 	if !ok {
-		s.log.Info("portal: MikroTik login page from an unknown NAS", "identity", truncate(q.Get("identity"), 64))
+		s.log.Info("portal: MikroTik login page from outside every MikroTik NAS's networks",
+			"identity", truncate(q.Get("identity"), 64), "from", c.ClientIP())
+		s.fail(c, http.StatusForbidden, v)
+		return
+	}
+	if id := q.Get("identity"); id != "" && nas.Identifier != "" && id != nas.Identifier {
+		s.log.Info("portal: MikroTik login page names another identity than its NAS's identifier", "nas", nas.Name, "identity", truncate(id, 64))
 		s.fail(c, http.StatusBadRequest, v)
 		return
 	}
@@ -73,14 +85,17 @@ func (s *Server) mikrotik(c *gin.Context) {
 		s.fail(c, http.StatusBadRequest, v)
 		return
 	}
+	// The MAC is the request's word only: no allowance of it is shown.
+	rd.unsigned = true
 	s.showRedirect(c, nas, rd, v)
 }
 
-// findMikroTik finds the NAS of a MikroTik login page: by identity, else
-// by the client's address (the router's, where it masquerades its
-// clients). Only a MikroTik NAS with a login_url will do.
-func (s *Server) findMikroTik(q url.Values, clientIP string) (*session.NAS, bool) {
-	return s.nasOf(q.Get("identity"), []string{clientIP}, isMikroTik)
+// findMikroTik finds the NAS of a MikroTik login page, or of the accept
+// form it led to, by the address the request comes from (the router's,
+// which masquerades its clients). Only a MikroTik NAS with a login_url
+// will do.
+func (s *Server) findMikroTik(clientIP string) (*session.NAS, bool) {
+	return s.nasOf("", []string{clientIP}, isMikroTik)
 }
 
 // parseMikroTik validates a MikroTik login page's parameters. With

@@ -3,11 +3,13 @@ package portal
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"hotspot/session"
 )
@@ -22,7 +24,7 @@ func TestMikroTikLogin(t *testing.T) {
 	if form.Get("nas") != "mt-chap" || form.Get("uamip") != "" || form.Get("uamport") != "" {
 		t.Errorf("form %v: want NAS mt-chap and no uamip, uamport", form)
 	}
-	w := env.post(form)
+	w := env.postFrom(mtClient, form.Encode())
 	if w.Code != http.StatusSeeOther {
 		t.Fatalf("POST /accept = %d, want 303\n%s", w.Code, w.Body)
 	}
@@ -54,41 +56,43 @@ func TestMikroTikPAP(t *testing.T) {
 	if form.Get("nas") != "mt-pap" || form.Get("challenge") != "" || form.Get("userurl") != "" {
 		t.Errorf("form %v: want NAS mt-pap, no challenge, and the javascript: URL dropped", form)
 	}
-	w := env.post(form)
+	w := env.postFrom("100.64.2.7:5000", form.Encode())
 	want := "https://hotspot.example/login?username=" + testGrant.Username + "&password=" + testGrant.Password
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != want {
 		t.Errorf("POST /accept = %d to %q, want 303 to %q", w.Code, w.Header().Get("Location"), want)
 	}
 }
 
-// TestMikroTikRefused: what is not a configured MikroTik's login page, or
-// not a usable one, gets a 400 page and no grant, and never reads the
-// store.
+// TestMikroTikRefused: a MikroTik's page from outside its networks (from
+// anywhere but behind the router) gets a 403, one that is not usable a
+// 400; neither makes a grant or reads the store.
 func TestMikroTikRefused(t *testing.T) {
 	env := newEnv(t, nil)
 	for name, tc := range map[string]struct {
 		over   map[string]string
 		client string
+		want   int
 	}{
-		"unknown identity, unknown address": {map[string]string{"identity": "elsewhere"}, "192.0.2.200:1"},
-		"a CoovaChilli NAS":                 {map[string]string{"identity": "leipzig-markt"}, mtClient},
-		"a MikroTik without login_url":      {map[string]string{"identity": "leipzig-mt"}, "203.0.113.5:1"},
-		"no MAC":                            {map[string]string{"mac": "-"}, mtClient},
-		"zero MAC":                          {map[string]string{"mac": "00:00:00:00:00:00"}, mtClient},
-		"no chap-id for HTTP-CHAP":          {map[string]string{"chap-id": "-"}, mtClient},
-		"no chap-challenge for HTTP-CHAP":   {map[string]string{"chap-challenge": "-"}, mtClient},
-		"chap-id of two bytes":              {map[string]string{"chap-id": `\371\001`}, mtClient},
-		"short challenge":                   {map[string]string{"chap-challenge": `\001\002\003\004`}, mtClient},
-		"octal digit 8":                     {map[string]string{"chap-id": `\381`}, mtClient},
-		"octal above a byte":                {map[string]string{"chap-id": `\400`}, mtClient},
-		"truncated escape":                  {map[string]string{"chap-id": `\37`}, mtClient},
-		"control character":                 {map[string]string{"chap-challenge": mtCHAPChallenge + "\n"}, mtClient},
+		"from a CoovaChilli's network":      {nil, "192.0.2.200:1", http.StatusForbidden},
+		"from the internet":                 {nil, "198.18.0.1:1", http.StatusForbidden},
+		"from a MikroTik without login_url": {map[string]string{"identity": "leipzig-mt"}, "203.0.113.5:1", http.StatusForbidden},
+		"another NAS's identity":            {map[string]string{"identity": "leipzig-mt-pap"}, mtClient, http.StatusBadRequest},
+		"no MAC":                            {map[string]string{"mac": "-"}, mtClient, http.StatusBadRequest},
+		"zero MAC":                          {map[string]string{"mac": "00:00:00:00:00:00"}, mtClient, http.StatusBadRequest},
+		"no chap-id for HTTP-CHAP":          {map[string]string{"chap-id": "-"}, mtClient, http.StatusBadRequest},
+		"no chap-challenge for HTTP-CHAP":   {map[string]string{"chap-challenge": "-"}, mtClient, http.StatusBadRequest},
+		"chap-id of two bytes":              {map[string]string{"chap-id": `\371\001`}, mtClient, http.StatusBadRequest},
+		"short challenge":                   {map[string]string{"chap-challenge": `\001\002\003\004`}, mtClient, http.StatusBadRequest},
+		"octal digit 8":                     {map[string]string{"chap-id": `\381`}, mtClient, http.StatusBadRequest},
+		"octal above a byte":                {map[string]string{"chap-id": `\400`}, mtClient, http.StatusBadRequest},
+		"truncated escape":                  {map[string]string{"chap-id": `\37`}, mtClient, http.StatusBadRequest},
+		"control character":                 {map[string]string{"chap-challenge": mtCHAPChallenge + "\n"}, mtClient, http.StatusBadRequest},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, mikrotikURL(tc.over), nil)
 			r.RemoteAddr = tc.client
-			if w := env.do(r); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "<html") {
-				t.Errorf("GET = %d, want 400 with a page", w.Code)
+			if w := env.do(r); w.Code != tc.want || !strings.Contains(w.Body.String(), "<html") {
+				t.Errorf("GET = %d, want %d with a page", w.Code, tc.want)
 			}
 		})
 	}
@@ -99,6 +103,56 @@ func TestMikroTikRefused(t *testing.T) {
 	}
 	if env.store.count() != 0 || env.store.statusReads() != 0 {
 		t.Errorf("refused pages made %d grants and %d status reads, want none", env.store.count(), env.store.statusReads())
+	}
+}
+
+// TestMikroTikAcceptFrom: a genuine MikroTik form is taken only from
+// behind its router, and the grants made through one router are bounded
+// per minute, whatever MACs the pages name.
+func TestMikroTikAcceptFrom(t *testing.T) {
+	env := newEnv(t, nil)
+	form := env.termsForm(t, mikrotikURL(nil), mtClient)
+	for _, from := range []string{chapClient, "198.18.0.1:1", "100.64.2.7:1"} {
+		if w := env.postFrom(from, form.Encode()); w.Code != http.StatusForbidden {
+			t.Errorf("POST /accept from %s = %d, want 403", from, w.Code)
+		}
+	}
+	if env.store.count() != 0 {
+		t.Fatalf("forms from elsewhere made %d grants", env.store.count())
+	}
+	for i := range mikrotikAcceptsPerMinute + 1 {
+		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", i>>8, i&0xff)
+		w := env.postFrom(mtClient, env.termsForm(t, mikrotikURL(map[string]string{"mac": mac}), mtClient).Encode())
+		want := http.StatusSeeOther
+		if i == mikrotikAcceptsPerMinute {
+			want = http.StatusTooManyRequests
+		}
+		if w.Code != want {
+			t.Fatalf("accept %d through the router = %d, want %d", i+1, w.Code, want)
+		}
+	}
+	if got := counterValue(t, env.s.m.limited.WithLabelValues("mikrotik")); got != 1 {
+		t.Errorf("hotspot_portal_rate_limited_total{what=mikrotik} = %v, want 1", got)
+	}
+	env.now = env.now.Add(time.Minute)
+	if w := env.postFrom(mtClient, env.termsForm(t, mikrotikURL(map[string]string{"mac": "02:00:00:01:00:00"}), mtClient).Encode()); w.Code != http.StatusSeeOther {
+		t.Errorf("accept a minute later = %d, want 303", w.Code)
+	}
+}
+
+// TestMikroTikNoAllowance: a MikroTik's page names a MAC nobody signed, so
+// it shows nothing of that device: the terms, never its allowance.
+func TestMikroTikNoAllowance(t *testing.T) {
+	env := newEnv(t, nil)
+	env.store.status = session.DeviceStatus{Remembered: true, Policy: "default", DataUsed: 200 << 20, DataLimit: 100 << 20, DataRemaining: 0}
+	r := httptest.NewRequest(http.MethodGet, mikrotikURL(nil), nil)
+	r.RemoteAddr = mtClient
+	w := env.do(r)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `name="token"`) {
+		t.Errorf("GET = %d, want the terms with the accept form", w.Code)
+	}
+	if n := env.store.statusReads(); n != 0 {
+		t.Errorf("the page read the device's status %d times, want never", n)
 	}
 }
 
@@ -117,7 +171,7 @@ func TestMikroTikFormTampered(t *testing.T) {
 			f[k] = v
 		}
 		f.Set(field, value)
-		if w := env.post(f); w.Code != http.StatusForbidden {
+		if w := env.postFrom(mtClient, f.Encode()); w.Code != http.StatusForbidden {
 			t.Errorf("form with %s changed: %d, want 403", field, w.Code)
 		}
 	}

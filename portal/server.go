@@ -48,6 +48,12 @@ const (
 	// A phone asks a few times when it joins, and every few minutes after.
 	viewsPerMinute   = 30
 	captivePerMinute = 30
+	// mikrotikAcceptsPerMinute bounds the grants made through one MikroTik
+	// NAS's pages. Nothing signs the MAC they carry, so the per-device
+	// limits do not bound how many devices a client behind the router can
+	// make up; this does, for the whole router (its clients share its
+	// address).
+	mikrotikAcceptsPerMinute = 120
 
 	// csp allows our own stylesheet and images and nothing else: no
 	// scripts, no frames, no third parties. form-action must allow the
@@ -77,6 +83,7 @@ type Server struct {
 	limit   *limiter
 	views   *rateWindow[limitKey]   // status reads of verified redirects
 	lookups *rateWindow[netip.Addr] // RFC 8908 lookups
+	mtGrant *rateWindow[string]     // grants per MikroTik NAS
 	m       *metrics
 	engine  *gin.Engine
 }
@@ -104,6 +111,8 @@ func New(cfg Config, nases *session.NASTable, store Store, logger *slog.Logger, 
 		limit:   newLimiter(time.Minute, acceptsPerMinute, acceptLimitKeys),
 		views:   newRateWindow[limitKey](time.Minute, viewsPerMinute, acceptLimitKeys),
 		lookups: newRateWindow[netip.Addr](time.Minute, captivePerMinute, acceptLimitKeys),
+		// Keyed by the names of configured NASes only (a genuine form's).
+		mtGrant: newRateWindow[string](time.Minute, mikrotikAcceptsPerMinute, acceptLimitKeys),
 	}
 	if cfg.PublicURL != "" {
 		s.public, _ = parsePublicURL(cfg.PublicURL) // Validate checked it
@@ -392,6 +401,21 @@ func (s *Server) accept(c *gin.Context) {
 	// From here on the form is genuine; error pages offer to send it again.
 	v.Form = f
 	from, _ := netip.ParseAddr(c.ClientIP()) // unparsable: one shared bucket
+	if isMikroTik(f.nas) {
+		// Only from behind the router (see mikrotik.go), and a bounded
+		// number of devices a minute through it.
+		if n, ok := s.findMikroTik(c.ClientIP()); !ok || n != f.nas {
+			s.log.Info("portal: MikroTik accept from outside the NAS's networks", "nas", f.nas.Name)
+			s.fail(c, http.StatusForbidden, v)
+			return
+		}
+		if !s.mtGrant.allow(f.nas.Name, s.now()) {
+			s.m.limited.WithLabelValues("mikrotik").Inc()
+			s.log.Info("portal: MikroTik accepts rate limited", "nas", f.nas.Name)
+			s.fail(c, http.StatusTooManyRequests, v)
+			return
+		}
+	}
 	if !s.limit.allow(f.mac, from, s.now()) {
 		s.log.Info("portal: accept rate limited", "nas", f.nas.Name)
 		s.fail(c, http.StatusTooManyRequests, v)

@@ -56,10 +56,11 @@ func newAllowance(st session.DeviceStatus, cat *catalog, loc *time.Location) *al
 
 // deviceStatus asks the store what the redirect's device has left. It
 // returns nil, true when there is nothing to show (no MAC in the redirect,
-// or an error other than the store being down, which is logged), and
+// a MAC nobody signed, or an error other than the store being down, which
+// is logged), and
 // false after it answered with the 503 page itself.
 func (s *Server) deviceStatus(c *gin.Context, nas *session.NAS, rd redirect, v *view) (*allowance, bool) {
-	if !rd.hasMAC {
+	if !rd.hasMAC || rd.unsigned {
 		return nil, true
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), statusTimeout)

@@ -18,8 +18,9 @@
 // {d:<pseudonym>}, where the pseudonym is a keyed hash of the MAC, so that
 // one Lua script per RADIUS request touches one hash slot (one round trip,
 // also on Redis Cluster), and no key names a clear MAC. Every key has a
-// TTL, which is why Redis must not evict (CheckRedis warns of settings
-// that lose state). Store methods return errors wrapping ErrUnavailable
+// TTL (a client-address hash whose EXPIRE was lost gets it back at its
+// next write, see addressField), which is why Redis must not evict:
+// CheckRedis warns of settings that lose state. Store methods return errors wrapping ErrUnavailable
 // when Redis cannot be reached, so callers can tell an outage from a
 // decision.
 //

@@ -30,21 +30,24 @@ var minRedis = [2]int{6, 2}
 //     forgets every remembered device, grant, session and ledger.
 //
 // A Redis that does not let INFO or CONFIG GET run (renamed, or forbidden
-// by its ACL, as managed services do) gets one warning that says what to
-// check by hand. CheckRedis returns an error wrapping ErrUnavailable when Redis does
+// by its ACL, as managed services do), or answers CONFIG GET without the
+// setting, gets one warning that says what to check by hand. On a Cluster
+// the one node that answers is checked. CheckRedis returns an error wrapping ErrUnavailable when Redis does
 // not answer at all.
 func CheckRedis(ctx context.Context, rdb redis.UniversalClient) (warnings []string, err error) {
-	refused := func(cmd string, err error) ([]string, error) {
-		var re redis.Error
-		if !errors.As(err, &re) {
-			return nil, unavailable("check redis", err)
-		}
+	refused := func(cmd string, err error) []string {
 		return []string{fmt.Sprintf("could not read Redis's settings (%s: %v): make sure by hand that it is 6.2 or later, "+
-			"that maxmemory-policy is noeviction and that it persists its data (appendonly yes), or state is lost", cmd, err)}, nil
+			"that maxmemory-policy is noeviction and that it persists its data (appendonly yes), or state is lost", cmd, err)}
+	}
+	failed := func(cmd string, err error) ([]string, error) {
+		if re := redis.Error(nil); errors.As(err, &re) {
+			return refused(cmd, err), nil // an answer: the command is not allowed
+		}
+		return nil, unavailable("check redis", err)
 	}
 	info, err := rdb.Info(ctx, "server").Result()
 	if err != nil {
-		return refused("INFO", err)
+		return failed("INFO", err)
 	}
 	if v, ok := infoField(info, "redis_version"); ok {
 		if err := checkRedisVersion(v); err != nil {
@@ -55,9 +58,15 @@ func CheckRedis(ctx context.Context, rdb redis.UniversalClient) (warnings []stri
 	for _, name := range []string{"maxmemory", "maxmemory-policy", "appendonly", "save"} {
 		m, err := rdb.ConfigGet(ctx, name).Result()
 		if err != nil {
-			return refused("CONFIG GET", err)
+			return failed("CONFIG GET", err)
 		}
-		conf[name] = m[name]
+		v, ok := m[name]
+		if !ok {
+			// A proxy or a managed service that answers without the
+			// setting: unknown, not empty.
+			return refused("CONFIG GET", fmt.Errorf("no %s in the answer", name)), nil
+		}
+		conf[name] = v
 	}
 	if p := conf["maxmemory-policy"]; p != "noeviction" && conf["maxmemory"] != "0" {
 		warnings = append(warnings, fmt.Sprintf("Redis evicts keys when it is full (maxmemory %s, maxmemory-policy %s): "+

@@ -94,3 +94,13 @@ func TestDeployRedisConf(t *testing.T) {
 		t.Errorf("CheckRedis on deploy/redis.conf: %q, %v; want no warnings", got, err)
 	}
 }
+
+// TestCheckRedisEmbedded: a server that does not answer INFO or CONFIG GET
+// as Redis does (miniredis here) gets the warning that says what to check.
+func TestCheckRedisEmbedded(t *testing.T) {
+	_, rdb := redistest.Embedded(t)
+	got, err := session.CheckRedis(context.Background(), rdb)
+	if err != nil || len(got) != 1 || !strings.Contains(got[0], "could not read Redis's settings") {
+		t.Errorf("CheckRedis on miniredis: %q, %v; want one warning that says what to check", got, err)
+	}
+}

@@ -221,9 +221,12 @@ func sessionKey(d, nas, sessionID string) string { return d + ":s:" + nas + ":" 
 // entries of all addresses whose hash starts alike share one hash (4,096
 // of them), so that an entry costs Redis a field, not a key: its field is
 // "<address hash>:<NAS>", its value "<expires, Unix s> <entry>" (see
-// addressOf). Expired entries are dropped now and then by the script that
-// writes them, and the hash expires when none was written for two live
-// TTLs.
+// addressOf). Expired entries are dropped by every addressTidyEvery-th
+// write, a script; the others are a plain HSET and EXPIRE, and the hash
+// expires when none was written for two of the longest live TTL (see
+// setAddress). An EXPIRE lost after its HSET (a connection that broke
+// between them) leaves the hash without a TTL until its next write, which
+// sets it again.
 func (s *Store) addressField(ip netip.Addr, nas string) (key, field string) {
 	key, prefix := s.addressBucket(ip)
 	return key, prefix + nas

@@ -90,7 +90,9 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		// Settings that lose state are the operator's to fix; a Redis
 		// too old for the store's commands is refused.
 		warnings, err := session.CheckRedis(pctx, rdb)
-		if err != nil && !errors.Is(err, session.ErrUnavailable) {
+		if errors.Is(err, session.ErrUnavailable) {
+			logger.Warn("could not check Redis's version and settings", "err", err)
+		} else if err != nil {
 			cancel()
 			return err
 		}
