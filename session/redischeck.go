@@ -32,8 +32,8 @@ var minRedis = [2]int{6, 2}
 // A Redis that does not let INFO or CONFIG GET run (renamed, or forbidden
 // by its ACL, as managed services do), or answers CONFIG GET without the
 // setting, gets one warning that says what to check by hand. On a Cluster
-// the one node that answers is checked. CheckRedis returns an error wrapping ErrUnavailable when Redis does
-// not answer at all.
+// the one node that answers is checked. CheckRedis returns an error
+// wrapping ErrUnavailable when Redis does not answer at all.
 func CheckRedis(ctx context.Context, rdb redis.UniversalClient) (warnings []string, err error) {
 	refused := func(cmd string, err error) []string {
 		return []string{fmt.Sprintf("could not read Redis's settings (%s: %v): make sure by hand that it is 6.2 or later, "+
