@@ -20,9 +20,11 @@
 // also on Redis Cluster), and no key names a clear MAC. Every key has a
 // TTL (a client-address hash whose EXPIRE was lost gets it back at its
 // next write, see addressField), which is why Redis must not evict:
-// CheckRedis warns of settings that lose state. Store methods return errors wrapping ErrUnavailable
-// when Redis cannot be reached, so callers can tell an outage from a
-// decision.
+// CheckRedis warns of settings that lose state. Store methods return
+// errors wrapping ErrUnavailable when Redis cannot be reached, so callers
+// can tell an outage from a decision. ClaimLayout records the generation
+// of the key layout (Layout) in Redis and refuses data in a newer one, so
+// that instances of two builds never count the same usage differently.
 //
 // An accounting record is one script on the device's keys (scripts.go);
 // the admin views' indexes, which span devices, are written in batches

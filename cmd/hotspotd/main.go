@@ -82,25 +82,12 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	// Redis may come up after us; the store loads its scripts on first use.
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	if err := store.Preload(pctx); err != nil {
-		logger.Warn("redis not reachable at start; RADIUS requests get no reply until it is", "err", err)
-	} else if cfg.Redis.URL != "" {
-		// Settings that lose state are the operator's to fix; a Redis
-		// too old for the store's commands is refused.
-		warnings, err := session.CheckRedis(pctx, rdb)
-		if errors.Is(err, session.ErrUnavailable) {
-			logger.Warn("could not check Redis's version and settings", "err", err)
-		} else if err != nil {
-			cancel()
-			return err
-		}
-		for _, w := range warnings {
-			logger.Warn(w)
-		}
-	}
+	err = checkRedisAtStart(pctx, cfg.Redis, store, rdb, logger)
 	cancel()
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -209,12 +196,92 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	defer rcancel()
 	g.Go(func() error { return rs.Serve(rctx, authConn, acctConn) })
 	g.Go(func() error {
+		return watchLayout(gctx, session.LayoutCheckEvery, func(ctx context.Context) (int, error) {
+			return session.ClaimLayout(ctx, rdb)
+		}, logger)
+	})
+	g.Go(func() error {
 		<-gctx.Done()
 		httpWG.Wait()
 		rcancel()
 		return nil
 	})
 	return g.Wait()
+}
+
+// checkRedisAtStart loads the store's scripts, checks a named Redis's
+// version and settings, and claims the key layout. Settings that lose state
+// are the operator's to fix (warnings); a Redis too old for the store's
+// commands, or whose data is in a newer key layout, is refused. Redis may
+// come up after us: then the store loads its scripts on first use, and
+// watchLayout claims the layout.
+func checkRedisAtStart(ctx context.Context, cfg RedisConfig, store *session.Store, rdb redis.UniversalClient, logger *slog.Logger) error {
+	if err := store.Preload(ctx); err != nil {
+		logger.Warn("redis not reachable at start; RADIUS requests get no reply until it is", "err", err)
+		return nil
+	}
+	if cfg.URL != "" {
+		warnings, err := session.CheckRedis(ctx, rdb)
+		if errors.Is(err, session.ErrUnavailable) {
+			logger.Warn("could not check Redis's version and settings", "err", err)
+		} else if err != nil {
+			return err
+		}
+		for _, w := range warnings {
+			logger.Warn(w)
+		}
+	}
+	return claimLayout(ctx, rdb, logger)
+}
+
+// claimLayout claims the store's key layout in Redis at start (see
+// session.ClaimLayout): a Redis whose data is in a newer layout is refused,
+// and an older layout, or data without a record of its layout, gets a
+// warning to stop the instances of older builds. A Redis that does not
+// answer is left to watchLayout.
+func claimLayout(ctx context.Context, rdb redis.UniversalClient, logger *slog.Logger) error {
+	prev, err := session.ClaimLayout(ctx, rdb)
+	switch {
+	case errors.Is(err, session.ErrUnavailable):
+		logger.Warn("could not check the key layout of Redis's data; checking again while serving", "err", err)
+	case err != nil:
+		return err
+	case prev != 0 && prev < session.Layout:
+		logger.Warn(fmt.Sprintf("Redis's data was in key layout %d, this build's is %d: stop every instance of an older build, "+
+			"which would count usage again (README: Upgrading)", prev, session.Layout))
+	case prev == 0:
+		// This build's record is one key; more are another build's data.
+		if n, err := rdb.DBSize(ctx).Result(); err == nil && n > 1 {
+			logger.Warn("Redis holds keys but no record of their key layout: stop every instance of a build from before " +
+				"2026-11-27 that uses it, which would count usage again (README: Upgrading)")
+		}
+	}
+	return nil
+}
+
+// watchLayout claims the key layout every interval until ctx ends (which
+// renews the record) and returns the error when Redis's data is in a newer
+// layout than this build's: hotspotd then stops, and the NASes turn to an
+// instance of the newer build.
+func watchLayout(ctx context.Context, every time.Duration, claim func(context.Context) (int, error), logger *slog.Logger) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := claim(cctx)
+		cancel()
+		switch {
+		case errors.Is(err, session.ErrNewerLayout):
+			return err
+		case err != nil && !errors.Is(err, session.ErrUnavailable) && ctx.Err() == nil:
+			logger.Warn("could not check the key layout of Redis's data", "err", err)
+		}
+	}
 }
 
 func serveHTTP(ctx context.Context, name string, ln net.Listener, h http.Handler, logger *slog.Logger) error {
