@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,10 +82,13 @@ func TestIndexEntryMerge(t *testing.T) {
 }
 
 // TestIndexFlushInChunks: a flush that touches more indexes than go to
-// Redis in one round trip writes them all, each with its TTL.
+// Redis in one round trip writes them all, each with its TTL set in the
+// same MULTI/EXEC as its entries.
 func TestIndexFlushInChunks(t *testing.T) {
 	m, x, now := newTestIndexer(t)
 	ctx := context.Background()
+	var rec pipelineRecorder
+	x.rdb.AddHook(&rec)
 	const aps = 5*indexChunk + 3
 	for i := range aps {
 		x.add(fmt.Sprintf("{d:a%d}:s:n1:s", i), indexEntryUpdate{nas: "n1", ap: fmt.Sprintf("ap%d", i), at: now.Unix(), closed: i%2 == 0})
@@ -103,6 +107,50 @@ func TestIndexFlushInChunks(t *testing.T) {
 	}
 	if len(x.trimmed) != aps+2 {
 		t.Errorf("indexes trimmed: %d, want %d (every AP's, the NAS's, the closed sessions')", len(x.trimmed), aps+2)
+	}
+	if len(rec.pipelines) < 2 {
+		t.Fatalf("%d round trips, want the flush in several", len(rec.pipelines))
+	}
+	for i, p := range rec.pipelines {
+		if p[0] != "multi" || p[len(p)-1] != "exec" {
+			t.Errorf("round trip %d is not one MULTI/EXEC: %q", i, p)
+		}
+		expired := map[string]bool{}
+		for _, c := range p {
+			if k, ok := strings.CutPrefix(c, "expire "); ok {
+				expired[k] = true
+			}
+		}
+		for _, c := range p {
+			if k, ok := strings.CutPrefix(c, "zadd "); ok && !expired[k] {
+				t.Errorf("round trip %d writes %s without its TTL", i, k)
+			}
+		}
+	}
+}
+
+// pipelineRecorder records each pipeline's commands as "name key".
+type pipelineRecorder struct{ pipelines [][]string }
+
+func (*pipelineRecorder) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (*pipelineRecorder) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (r *pipelineRecorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		var p []string
+		if len(cmds) > 0 && (cmds[0].Name() == "client" || cmds[0].Name() == "hello") {
+			return next(ctx, cmds) // the connection's set-up
+		}
+		for _, c := range cmds {
+			name := c.Name()
+			if len(c.Args()) > 1 {
+				name += " " + fmt.Sprint(c.Args()[1])
+			}
+			p = append(p, name)
+		}
+		r.pipelines = append(r.pipelines, p)
+		return next(ctx, cmds)
 	}
 }
 
