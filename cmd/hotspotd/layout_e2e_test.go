@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,8 +69,8 @@ func TestLayoutEndToEnd(t *testing.T) {
 	d, ready := launchDaemon(t, env, nil)
 	select {
 	case err := <-d.exited:
-		if err == nil {
-			t.Errorf("hotspotd exited cleanly on a newer layout")
+		if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("hotspotd on a newer layout exited with %v, want status 1", err)
 		}
 	case <-ready:
 		t.Fatalf("hotspotd serves on data in a newer layout")
@@ -81,6 +82,24 @@ func TestLayoutEndToEnd(t *testing.T) {
 	}
 	if got := layout(); got != newer {
 		t.Errorf("layout after the refusal %s, want %s left", got, newer)
+	}
+
+	// A full Redis (noeviction) refuses the record's write: hotspotd
+	// serves all the same (accounting goes to the spool, the portal shows
+	// its page) and checks again later.
+	if err := rdb.Set(ctx, "hotspot:layout", strconv.Itoa(session.Layout), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	d = startDaemon(t, env, nil)
+	d.stop(t)
+	if err := rdb.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d.stderr.String(), "could not check the key layout") {
+		t.Errorf("no warning that the layout could not be checked:\n%s", d.stderr)
 	}
 }
 

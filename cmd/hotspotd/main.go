@@ -237,15 +237,17 @@ func checkRedisAtStart(ctx context.Context, cfg RedisConfig, store *session.Stor
 // claimLayout claims the store's key layout in Redis at start (see
 // session.ClaimLayout): a Redis whose data is in a newer layout is refused,
 // and an older layout, or data without a record of its layout, gets a
-// warning to stop the instances of older builds. A Redis that does not
-// answer is left to watchLayout.
+// warning to stop the instances of older builds. Anything else that keeps
+// the claim from being made (Redis away, full, read-only after a failover,
+// the record not a layout) is left to watchLayout: a full Redis must not
+// keep hotspotd from spooling accounting and showing its pages.
 func claimLayout(ctx context.Context, rdb redis.UniversalClient, logger *slog.Logger) error {
 	prev, err := session.ClaimLayout(ctx, rdb)
 	switch {
-	case errors.Is(err, session.ErrUnavailable):
-		logger.Warn("could not check the key layout of Redis's data; checking again while serving", "err", err)
-	case err != nil:
+	case errors.Is(err, session.ErrNewerLayout):
 		return err
+	case err != nil:
+		logger.Warn("could not check the key layout of Redis's data; checking again while serving", "err", err)
 	case prev != 0 && prev < session.Layout:
 		logger.Warn(fmt.Sprintf("Redis's data was in key layout %d, this build's is %d: stop every instance of an older build, "+
 			"which would count usage again (README: Upgrading)", prev, session.Layout))
