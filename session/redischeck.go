@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -32,9 +34,43 @@ var minRedis = [2]int{6, 2}
 // A Redis that does not let INFO or CONFIG GET run (renamed, or forbidden
 // by its ACL, as managed services do), or answers CONFIG GET without the
 // setting, gets one warning that says what to check by hand. On a Cluster
-// the one node that answers is checked. CheckRedis returns an error
-// wrapping ErrUnavailable when Redis does not answer at all.
+// every master is checked, and each warning names its node. CheckRedis
+// returns an error wrapping ErrUnavailable when Redis (or a master) does
+// not answer at all.
 func CheckRedis(ctx context.Context, rdb redis.UniversalClient) (warnings []string, err error) {
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return checkNode(ctx, rdb)
+	}
+	var (
+		mu      sync.Mutex
+		nodeErr error
+	)
+	err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		w, err := checkNode(ctx, c)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range w {
+			warnings = append(warnings, "node "+c.Options().Addr+": "+s)
+		}
+		if err != nil && nodeErr == nil {
+			nodeErr = err
+		}
+		return err
+	})
+	switch {
+	case nodeErr != nil:
+		return nil, nodeErr
+	case err != nil:
+		// The cluster's layout could not be read.
+		return nil, unavailable("check redis", err)
+	}
+	slices.Sort(warnings) // the masters answer in any order
+	return warnings, nil
+}
+
+// checkNode is CheckRedis for one server.
+func checkNode(ctx context.Context, rdb redis.Cmdable) (warnings []string, err error) {
 	refused := func(cmd string, err error) []string {
 		return []string{fmt.Sprintf("could not read Redis's settings (%s: %v): make sure by hand that it is 6.2 or later, "+
 			"that maxmemory-policy is noeviction and that it persists its data (appendonly yes), or state is lost", cmd, err)}

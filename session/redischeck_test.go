@@ -76,6 +76,43 @@ func TestCheckRedis(t *testing.T) {
 	}
 }
 
+// TestCheckRedisCluster: on a Cluster every master is checked, and a
+// warning names its node (two redis-servers play a cluster of two masters
+// with half the slots each).
+func TestCheckRedisCluster(t *testing.T) {
+	ctx := context.Background()
+	good, bad := redistest.StartConf(t, "../deploy/redis.conf"), redistest.Start(t)
+	cc := redis.NewClusterClient(&redis.ClusterOptions{
+		ClusterSlots: func(context.Context) ([]redis.ClusterSlot, error) {
+			return []redis.ClusterSlot{
+				{Start: 0, End: 8191, Nodes: []redis.ClusterNode{{Addr: good.Addr}}},
+				{Start: 8192, End: 16383, Nodes: []redis.ClusterNode{{Addr: bad.Addr}}},
+			}, nil
+		},
+	})
+	t.Cleanup(func() { cc.Close() })
+	got, err := session.CheckRedis(ctx, cc)
+	// go-redis names a loopback node by its port alone.
+	_, port, _ := strings.Cut(bad.Addr, ":")
+	if err != nil || len(got) != 1 || !strings.HasPrefix(got[0], "node ") || !strings.Contains(got[0], ":"+port+": ") || !strings.Contains(got[0], "persists nothing") {
+		t.Errorf("CheckRedis on a cluster with one master that persists nothing: %q, %v; want one warning naming %s", got, err, bad.Addr)
+	}
+
+	down := redis.NewClusterClient(&redis.ClusterOptions{
+		ClusterSlots: func(context.Context) ([]redis.ClusterSlot, error) {
+			return []redis.ClusterSlot{
+				{Start: 0, End: 8191, Nodes: []redis.ClusterNode{{Addr: good.Addr}}},
+				{Start: 8192, End: 16383, Nodes: []redis.ClusterNode{{Addr: "127.0.0.1:1"}}},
+			}, nil
+		},
+		MaxRetries: -1,
+	})
+	t.Cleanup(func() { down.Close() })
+	if _, err := session.CheckRedis(ctx, down); !errors.Is(err, session.ErrUnavailable) {
+		t.Errorf("CheckRedis on a cluster with a master down: %v, want ErrUnavailable", err)
+	}
+}
+
 // TestCheckRedisUnreachable: a Redis that does not answer is reported as
 // unavailable, not as wrong settings.
 func TestCheckRedisUnreachable(t *testing.T) {
