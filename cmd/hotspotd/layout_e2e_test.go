@@ -3,13 +3,17 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"hotspot/internal/redistest"
 	"hotspot/session"
@@ -100,6 +104,62 @@ func TestLayoutEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(d.stderr.String(), "could not check the key layout") {
 		t.Errorf("no warning that the layout could not be checked:\n%s", d.stderr)
+	}
+}
+
+// TestServeStopsOnNewerLayout: a running hotspotd that finds Redis's data
+// in a newer key layout shuts down and says why.
+func TestServeStopsOnNewerLayout(t *testing.T) {
+	ctx := context.Background()
+	rs := redistest.Start(t)
+	rdb := rs.Client(t)
+	raw, err := os.ReadFile("../../deploy/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["portal"].(map[string]any)["listen"] = fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
+	m["admin"].(map[string]any)["listen"] = fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
+	m["radius"].(map[string]any)["auth_listen"] = fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp"))
+	m["radius"].(map[string]any)["acct_listen"] = fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp"))
+	b, err := yaml.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseConfig(b, func(k string) string {
+		if k == "REDIS_URL" {
+			return rs.URL()
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(d time.Duration) { layoutCheckEvery = d }(layoutCheckEvery)
+	layoutCheckEvery = 20 * time.Millisecond
+
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for rdb.Get(ctx, "hotspot:layout").Val() != strconv.Itoa(session.Layout) {
+		if time.Now().After(deadline) {
+			t.Fatal("hotspotd did not record its layout in 20s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := rdb.Set(ctx, "hotspot:layout", session.Layout+1, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, session.ErrNewerLayout) {
+			t.Errorf("serve returned %v, want ErrNewerLayout", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("hotspotd still serves 20s after a newer layout appeared")
 	}
 }
 

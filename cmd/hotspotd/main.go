@@ -196,7 +196,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	defer rcancel()
 	g.Go(func() error { return rs.Serve(rctx, authConn, acctConn) })
 	g.Go(func() error {
-		return watchLayout(gctx, session.LayoutCheckEvery, func(ctx context.Context) (int, error) {
+		return watchLayout(gctx, layoutCheckEvery, func(ctx context.Context) (int, error) {
 			return session.ClaimLayout(ctx, rdb)
 		}, logger)
 	})
@@ -260,6 +260,10 @@ func claimLayout(ctx context.Context, rdb redis.UniversalClient, logger *slog.Lo
 	}
 	return nil
 }
+
+// layoutCheckEvery is how often watchLayout claims the key layout; a
+// variable so that a test need not wait the 30 s.
+var layoutCheckEvery = session.LayoutCheckEvery
 
 // watchLayout claims the key layout every interval until ctx ends (which
 // renews the record) and returns the error when Redis's data is in a newer
