@@ -92,9 +92,9 @@ func startDaemon(t *testing.T, env []string, edit func(cfg map[string]any)) *dae
 	return d
 }
 
-// launchDaemon starts hotspotd as startDaemon does, and returns at once
-// with a channel closed once it serves.
-func launchDaemon(t *testing.T, env []string, edit func(cfg map[string]any)) (*daemon, <-chan struct{}) {
+// demoConfig returns the demo config on free ports, with edit applied,
+// and a daemon that names those ports.
+func demoConfig(t *testing.T, edit func(cfg map[string]any)) (*daemon, []byte) {
 	t.Helper()
 	raw, err := os.ReadFile("../../deploy/demo.yaml")
 	if err != nil {
@@ -124,6 +124,14 @@ func launchDaemon(t *testing.T, env []string, edit func(cfg map[string]any)) (*d
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d, out
+}
+
+// launchDaemon starts hotspotd as startDaemon does, and returns at once
+// with a channel closed once it serves.
+func launchDaemon(t *testing.T, env []string, edit func(cfg map[string]any)) (*daemon, <-chan struct{}) {
+	t.Helper()
+	d, out := demoConfig(t, edit)
 	path := filepath.Join(t.TempDir(), "hotspot.yaml")
 	if err := os.WriteFile(path, out, 0o600); err != nil {
 		t.Fatal(err)

@@ -3,17 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"hotspot/internal/redistest"
 	"hotspot/session"
@@ -113,22 +109,7 @@ func TestServeStopsOnNewerLayout(t *testing.T) {
 	ctx := context.Background()
 	rs := redistest.Start(t)
 	rdb := rs.Client(t)
-	raw, err := os.ReadFile("../../deploy/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := yaml.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["portal"].(map[string]any)["listen"] = fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	m["admin"].(map[string]any)["listen"] = fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	m["radius"].(map[string]any)["auth_listen"] = fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp"))
-	m["radius"].(map[string]any)["acct_listen"] = fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp"))
-	b, err := yaml.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, b := demoConfig(t, nil)
 	cfg, err := parseConfig(b, func(k string) string {
 		if k == "REDIS_URL" {
 			return rs.URL()
